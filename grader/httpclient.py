@@ -1,0 +1,163 @@
+"""A small HTTP/1.1 client that reaches the student's app over a unix socket.
+
+The app runs in the sandbox; this client runs on the trusted side. Every read
+is bounded in bytes and in wall-clock time, because the other end is hostile.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+MAX_BODY = 2 << 20  # bytes of a response body kept for checking
+
+
+class RequestTimeout(Exception):
+    """The app did not answer within the check's time limit."""
+
+
+class AppUnreachable(Exception):
+    """The app's socket refused or dropped the connection (it probably crashed)."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    elapsed: float
+    truncated: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lname), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._socket_path)
+        self.sock = sock
+
+
+class AppClient:
+    """One browser-like session: it keeps cookies between requests."""
+
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        self.socket_path = socket_path
+        self.timeout = timeout
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        follow_redirects: bool = False,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send one request; with follow_redirects, follow up to 5 redirects."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        send_headers = dict(headers or {})
+        body: bytes | None = None
+        if form is not None:
+            body = urlencode(form).encode()
+            send_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif json_body is not None:
+            body = json.dumps(json_body).encode()
+            send_headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            body = data.encode() if isinstance(data, str) else data
+        target = path + ("?" + urlencode(query) if query else "")
+        response = self._send(method, target, body, send_headers, deadline)
+        for _ in range(5):
+            location = response.header("Location")
+            if not (follow_redirects and location and 300 <= response.status < 400):
+                break
+            target = urlsplit(location)._replace(scheme="", netloc="").geturl() or "/"
+            method, body = ("GET", None) if response.status in (301, 302, 303) else (method, body)
+            response = self._send(method, target, body, send_headers, deadline)
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Response:
+        return self.request("POST", path, **kwargs)
+
+    def _send(self, method: str, target: str, body: bytes | None, headers: dict[str, str],
+              deadline: float) -> Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RequestTimeout(f"{method} {target}")
+        all_headers = dict(headers)
+        if self.cookies and not any(k.lower() == "cookie" for k in all_headers):
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        conn = _UnixConnection(self.socket_path, remaining)
+        start = time.monotonic()
+        try:
+            conn.request(method, target, body=body, headers=all_headers)
+            raw = conn.getresponse()
+            chunks: list[bytes] = []
+            size = 0
+            truncated = False
+            while True:
+                if time.monotonic() > deadline:
+                    raise RequestTimeout(f"{method} {target}")
+                chunk = raw.read1(65536) if method != "HEAD" else b""
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_BODY:
+                    truncated = True
+                    break
+                chunks.append(chunk)
+            header_pairs = tuple((k, v) for k, v in raw.getheaders())
+            status = raw.status
+        except (TimeoutError, socket.timeout) as e:
+            raise RequestTimeout(f"{method} {target}") from e
+        except (ConnectionError, FileNotFoundError, http.client.HTTPException, OSError) as e:
+            raise AppUnreachable(f"{method} {target}: {e}") from e
+        finally:
+            conn.close()
+        self._remember_cookies(header_pairs)
+        return Response(status, header_pairs, b"".join(chunks), time.monotonic() - start,
+                        truncated)
+
+    def _remember_cookies(self, headers: tuple[tuple[str, str], ...]) -> None:
+        for name, value in headers:
+            if name.lower() != "set-cookie":
+                continue
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value)
+            except CookieError:
+                continue
+            for key, morsel in jar.items():
+                if morsel["max-age"] == "0" or morsel.value == "":
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = morsel.value

@@ -1,0 +1,92 @@
+"""Write a submission's result as one self-contained HTML file and as JSON.
+
+One Jinja2 environment, autoescaping on; templates render dataclasses. Anything
+the student's code produced is escaped by the template and truncated here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import jinja2
+
+from grader.expect import Assertion
+from grader.resources import data_path
+from grader.results import GradeResult
+
+MAX_SHOWN = 4000  # characters of one expected/actual value in the report
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_path("reports"))),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clip"] = clip
+    env.filters["points"] = points
+    env.globals["diff"] = diff
+    return env
+
+
+def clip(text: str | None, limit: int = MAX_SHOWN) -> str:
+    if text is None:
+        return ""
+    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+def diff(a: Assertion) -> list[tuple[str, str]]:
+    """A line diff of expected against actual, as (kind, line) pairs; empty if not useful."""
+    if a.passed or a.expected is None or a.actual is None:
+        return []
+    if a.label.startswith(("status", "column", "header", "inserting")):
+        return []
+    lines = list(difflib.unified_diff(clip(a.expected).splitlines(), clip(a.actual).splitlines(),
+                                      "expected", "actual", lineterm="", n=2))
+    kinds = {"+": "add", "-": "del", "@": "hunk"}
+    return [(kinds.get(line[:1], "same"), line) for line in lines[2:]]
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "submission"
+
+
+def render_html(result: GradeResult, env: jinja2.Environment | None = None) -> str:
+    env = env or environment()
+    return env.get_template("report.html.j2").render(r=result)
+
+
+def write_report(result: GradeResult, directory: Path, stem: str) -> GradeResult:
+    """Write ``stem.html`` and ``stem.json`` into *directory*; return the result with its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    html_path = (directory / f"{stem}.html").resolve()
+    result = replace(result, report=str(html_path))
+    atomic_write(html_path, render_html(result))
+    data = result.to_json() | {"title": result.title, "submission": result.submission,
+                               "graded_at": result.graded_at}
+    atomic_write(directory / f"{stem}.json", json.dumps(data, indent=2, ensure_ascii=False))
+    return result
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,177 @@
+"""Typed, line-aware access to a parsed YAML document.
+
+The spec parser never sees raw dicts: it walks YAML nodes through
+:class:`Field`, which knows the file, the line and the dotted field name, so
+every problem can be reported as ``file:line: field: problem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from grader.errors import SpecError
+
+_MISSING: Any = object()
+
+
+def load_document(text: str, path: str) -> Field:
+    """Parse *text* as one YAML document and return its root field."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = e.problem or e.context or "invalid YAML"
+        raise SpecError(path, line, "", f"YAML does not parse: {problem}") from e
+    except yaml.YAMLError as e:
+        raise SpecError(path, None, "", f"YAML does not parse: {e}") from e
+    if node is None:
+        raise SpecError(path, 1, "", "the file is empty; a spec needs at least 'id' and 'checks'")
+    return Field(node, path, "")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One YAML node, with where it came from."""
+
+    node: yaml.Node
+    path: str
+    name: str
+
+    @property
+    def line(self) -> int:
+        return int(self.node.start_mark.line) + 1
+
+    def fail(self, problem: str) -> SpecError:
+        return SpecError(self.path, self.line, self.name or "(top level)", problem)
+
+    def child(self, node: yaml.Node, key: str | int) -> Field:
+        if isinstance(key, int):
+            return Field(node, self.path, f"{self.name}[{key}]")
+        return Field(node, self.path, f"{self.name}.{key}" if self.name else key)
+
+    # -- containers ---------------------------------------------------------
+
+    def mapping(self, allowed: frozenset[str] | None = None) -> Mapping:
+        if not isinstance(self.node, yaml.MappingNode):
+            raise self.fail(f"must be a mapping (key: value), got {self._kind()}")
+        items: dict[str, Field] = {}
+        for key_node, value_node in self.node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise Field(key_node, self.path, self.name).fail("keys must be plain names")
+            key = str(key_node.value)
+            if key in items:
+                raise self.child(key_node, key).fail("is given twice")
+            if allowed is not None and key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.child(key_node, key).fail(f"unknown key; expected one of: {known}")
+            items[key] = self.child(value_node, key)
+        return Mapping(self, items)
+
+    def sequence(self) -> list[Field]:
+        if not isinstance(self.node, yaml.SequenceNode):
+            raise self.fail(f"must be a list, got {self._kind()}")
+        return [self.child(n, i) for i, n in enumerate(self.node.value)]
+
+    def str_or_list(self) -> tuple[str, ...]:
+        if isinstance(self.node, yaml.SequenceNode):
+            return tuple(f.string() for f in self.sequence())
+        return (self.string(),)
+
+    # -- scalars ------------------------------------------------------------
+
+    def value(self) -> Any:
+        """The plain Python value (for free-form data such as a JSON body)."""
+        loader = yaml.SafeLoader("")
+        try:
+            return loader.construct_object(self.node, deep=True)
+        except yaml.YAMLError as e:
+            raise self.fail(f"cannot be read: {e}") from e
+        finally:
+            loader.dispose()
+
+    def string(self, *, allow_empty: bool = False) -> str:
+        v = self._scalar()
+        if not isinstance(v, str):
+            if isinstance(v, bool) or v is None:
+                raise self.fail(f"must be text, got {self._kind()}; quote it")
+            v = str(self.node.value)
+        if not v and not allow_empty:
+            raise self.fail("must not be empty")
+        return v
+
+    def boolean(self) -> bool:
+        v = self._scalar()
+        if not isinstance(v, bool):
+            raise self.fail(f"must be true or false, got {self.node.value!r}")
+        return v
+
+    def integer(self, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        v = self._scalar()
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.fail(f"must be a whole number, got {self.node.value!r}")
+        self._check_range(v, minimum, maximum)
+        return v
+
+    def number(self, *, minimum: float | None = None, maximum: float | None = None) -> float:
+        v = self._scalar()
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise self.fail(f"must be a number, got {self.node.value!r}")
+        self._check_range(float(v), minimum, maximum)
+        return float(v)
+
+    def choice(self, options: tuple[str, ...]) -> str:
+        v = self.string()
+        if v not in options:
+            raise self.fail(f"must be one of {', '.join(options)}; got {v!r}")
+        return v
+
+    def _check_range(self, v: float, lo: float | None, hi: float | None) -> None:
+        if lo is not None and v < lo:
+            raise self.fail(f"must be at least {lo:g}, got {v:g}")
+        if hi is not None and v > hi:
+            raise self.fail(f"must be at most {hi:g}, got {v:g}")
+
+    def _scalar(self) -> Any:
+        if not isinstance(self.node, yaml.ScalarNode):
+            raise self.fail(f"must be a single value, got {self._kind()}")
+        return self.value()
+
+    def _kind(self) -> str:
+        if isinstance(self.node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(self.node, yaml.SequenceNode):
+            return "a list"
+        raw = self.node.value
+        return f"{raw!r}" if raw != "" else "nothing"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A YAML mapping whose keys are known to be plain strings."""
+
+    field: Field
+    items: dict[str, Field]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.items
+
+    def __iter__(self) -> Iterator[tuple[str, Field]]:
+        return iter(self.items.items())
+
+    def get(self, key: str) -> Field | None:
+        return self.items.get(key)
+
+    def require(self, key: str) -> Field:
+        found = self.items.get(key)
+        if found is None:
+            raise self.field.fail(f"missing required key '{key}'")
+        return found
+
+    def string_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The mapping as (name, text) pairs; numbers are taken as their text."""
+        return tuple((k, f.string(allow_empty=True)) for k, f in self.items.items())

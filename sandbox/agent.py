@@ -1,0 +1,312 @@
+"""The sandbox agent: the only grader code that runs inside the container.
+
+It runs as an unprivileged user next to the student's code, so nothing it says
+is trusted: the host treats every answer as untrusted JSON and decides the
+score itself. Its jobs are narrow:
+
+1. bind ``/grade/ctl.sock`` (JSON lines) and ``/grade/app.sock`` (HTTP) before
+   any student code exists, then wait for the host to make ``/grade`` read-only;
+2. on ``load``: copy the submission to a writable tmpfs, import it, find the
+   Flask app (module-level ``app``, any Flask instance, or a ``create_app()``
+   factory), optionally ``db.create_all()`` inside an app context, and serve it
+   on ``app.sock``;
+3. answer ``models``, ``repr`` and ``dump_db`` so model checks can be compared
+   on the trusted side.
+
+Standard library plus the sandbox image's Flask packages only.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import sys
+import threading
+import traceback
+from typing import Any
+
+SOCK_DIR = "/grade"
+SUBMISSION = "/submission"
+WORKDIR = "/tmp/app"
+MAX_REQUEST = 1 << 20
+MAX_DB_BYTES = 8 << 20
+PREFERRED = ("app", "wsgi", "main", "application", "run", "server")
+FACTORIES = ("create_app", "make_app")
+
+
+class LoadError(Exception):
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__(info.get("message", "load failed"))
+        self.info = info
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.loaded = threading.Event()
+
+    # -- WSGI front door ----------------------------------------------------
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"app not loaded"]
+        return self.app(environ, start_response)
+
+    # -- control operations -------------------------------------------------
+
+    def op_load(self, entry: list[str], create_tables: bool) -> dict[str, Any]:
+        if os.access(SOCK_DIR, os.W_OK):
+            raise LoadError({"type": "AgentError", "message": "socket folder still writable"})
+        shutil.copytree(SUBMISSION, WORKDIR, symlinks=False, dirs_exist_ok=True)
+        os.chdir(WORKDIR)
+        sys.path.insert(0, WORKDIR)
+        # Like `flask run`: a stray app.run() at import must not block loading.
+        os.environ["FLASK_RUN_FROM_CLI"] = "true"
+        module_name, app, how = find_app(entry)
+        self.app = app
+        db = app.extensions.get("sqlalchemy")
+        if create_tables and db is not None:
+            try:
+                with app.app_context():
+                    db.create_all()
+            except Exception as e:
+                raise LoadError(describe(e, "creating the database tables")) from e
+        self.loaded.set()
+        return {"module": module_name, "app": how, "sqlalchemy": db is not None,
+                "blueprints": sorted(str(b) for b in app.blueprints)}
+
+    def op_models(self) -> dict[str, Any]:
+        db = self._db()
+        models: dict[str, Any] = {}
+        for mapper in db.Model.registry.mappers:
+            cls = mapper.class_
+            table = mapper.local_table
+            models[str(cls.__name__)] = {
+                "table": str(table.name),
+                "columns": [column_info(table, c) for c in table.columns],
+            }
+        return {"models": models}
+
+    def op_repr(self, model: str, fields: dict[str, Any]) -> dict[str, Any]:
+        db = self._db()
+        cls = next((m.class_ for m in db.Model.registry.mappers if m.class_.__name__ == model),
+                   None)
+        if cls is None:
+            return {"found": False}
+        with self.app.app_context():
+            text = repr(cls(**fields))
+        return {"found": True, "repr": str.__str__(text) if isinstance(text, str) else None}
+
+    def op_dump_db(self) -> dict[str, Any]:
+        db = self._db()
+        with self.app.app_context():
+            engine = db.engine
+            if engine.dialect.name != "sqlite":
+                return {"dialect": str(engine.dialect.name), "data": None}
+            target = "/tmp/.grade-dump.sqlite"
+            if os.path.exists(target):
+                os.unlink(target)
+            raw = engine.raw_connection()
+            try:
+                dest = sqlite3.connect(target)
+                try:
+                    raw.driver_connection.backup(dest)
+                finally:
+                    dest.close()
+            finally:
+                raw.close()
+        size = os.path.getsize(target)
+        if size > MAX_DB_BYTES:
+            return {"dialect": "sqlite", "data": None, "too_big": size}
+        with open(target, "rb") as fh:
+            data = base64.b64encode(fh.read()).decode("ascii")
+        return {"dialect": "sqlite", "data": data}
+
+    def _db(self) -> Any:
+        if self.app is None:
+            raise LoadError({"type": "AgentError", "message": "the app is not loaded"})
+        db = self.app.extensions.get("sqlalchemy")
+        if db is None:
+            raise LoadError({"type": "NoDatabase",
+                             "message": "the app does not use Flask-SQLAlchemy "
+                                        "(no SQLAlchemy(app) or db.init_app(app) found)"})
+        return db
+
+
+def column_info(table: Any, column: Any) -> dict[str, Any]:
+    unique = bool(column.unique)
+    for constraint in table.constraints:
+        cols = [c.name for c in getattr(constraint, "columns", [])]
+        if type(constraint).__name__ == "UniqueConstraint" and cols == [column.name]:
+            unique = True
+    for index in table.indexes:
+        if index.unique and [c.name for c in index.columns] == [column.name]:
+            unique = True
+    length = getattr(column.type, "length", None)
+    return {
+        "name": str(column.name),
+        "type": type_name(column.type),
+        "length": int(length) if isinstance(length, int) else None,
+        "primary_key": bool(column.primary_key),
+        "unique": unique,
+        "nullable": bool(column.nullable),
+    }
+
+
+def type_name(sqltype: Any) -> str:
+    names = {"Integer": "integer", "SmallInteger": "integer", "BigInteger": "integer",
+             "String": "string", "Unicode": "string", "Text": "text", "UnicodeText": "text",
+             "Boolean": "boolean", "Float": "float", "Double": "float", "Numeric": "numeric",
+             "DateTime": "datetime", "Date": "date", "Time": "time", "JSON": "json",
+             "LargeBinary": "blob"}
+    for klass in type(sqltype).__mro__:
+        if klass.__name__ in names:
+            return names[klass.__name__]
+    return type(sqltype).__name__.lower()
+
+
+# -- finding the app -----------------------------------------------------------
+
+
+def candidates(entry: list[str]) -> list[str]:
+    if entry:
+        return list(entry)
+    modules = sorted(n[:-3] for n in os.listdir(".")
+                     if n.endswith(".py") and n[:-3].isidentifier())
+    packages = sorted(n for n in os.listdir(".") if n.isidentifier()
+                      and os.path.isfile(os.path.join(n, "__init__.py")))
+    found = [m for m in PREFERRED if m in modules or m in packages]
+    rest = [m for m in modules + packages if m not in found]
+    return found + rest
+
+
+def find_app(entry: list[str]) -> tuple[str, Any, str]:
+    import flask
+
+    names = candidates(entry)
+    if not names:
+        raise LoadError({"type": "NoApp", "message": "no Python file found in the submission"})
+    first_error: LoadError | None = None
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except BaseException as e:  # noqa: B036 - SystemExit at import is a student error too
+            err = LoadError(describe(e, f"importing {name}"))
+            if first_error is None:
+                first_error = err
+            continue
+        for attr in ("app", "application"):
+            if isinstance(getattr(module, attr, None), flask.Flask):
+                return name, getattr(module, attr), f"{name}:{attr}"
+        apps = [(k, v) for k, v in vars(module).items() if isinstance(v, flask.Flask)]
+        if len(apps) == 1:
+            return name, apps[0][1], f"{name}:{apps[0][0]}"
+        for factory in FACTORIES:
+            fn = getattr(module, factory, None)
+            if callable(fn):
+                try:
+                    made = fn()
+                except BaseException as e:  # noqa: B036
+                    raise LoadError(describe(e, f"calling {name}.{factory}()")) from e
+                if isinstance(made, flask.Flask):
+                    return name, made, f"{name}:{factory}()"
+    if first_error is not None:
+        raise first_error
+    tried = ", ".join(f"{n}.py" for n in names)
+    raise LoadError({
+        "type": "NoApp",
+        "message": f"no Flask app found in {tried}. Define `app = Flask(__name__)` at module "
+                   "level or a `create_app()` function that returns the app.",
+    })
+
+
+def describe(e: BaseException, doing: str) -> dict[str, Any]:
+    info: dict[str, Any] = {"type": type(e).__name__, "doing": doing, "message": str(e)}
+    if isinstance(e, SyntaxError):
+        info.update(file=relative(e.filename), line=e.lineno, offset=e.offset,
+                    text=(e.text or "").rstrip("\n"), message=e.msg)
+        return info
+    if isinstance(e, SystemExit):
+        info["message"] = f"the code called exit({e.code!r}) while loading"
+    frames = [f for f in traceback.extract_tb(e.__traceback__)
+              if f.filename.startswith(WORKDIR + "/")]
+    if frames:
+        last = frames[-1]
+        info.update(file=relative(last.filename), line=last.lineno, text=last.line or "")
+    info["traceback"] = "".join(
+        f'  File "{relative(f.filename)}", line {f.lineno}, in {f.name}\n    {f.line}\n'
+        for f in frames)[-4000:]
+    return info
+
+
+def relative(filename: str | None) -> str | None:
+    if filename and filename.startswith(WORKDIR + "/"):
+        return filename[len(WORKDIR) + 1:]
+    return filename
+
+
+# -- sockets ----------------------------------------------------------------------
+
+
+def serve_app(agent: Agent) -> Any:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    path = os.path.join(SOCK_DIR, "app.sock")
+    server = make_server(f"unix://{path}", 0, agent.wsgi, threaded=True,
+                         request_handler=QuietHandler)
+    os.chmod(path, 0o666)
+    return server
+
+
+def control_loop(agent: Agent, conn: socket.socket, server: Any) -> None:
+    reader = conn.makefile("rb")
+    writer = conn.makefile("wb")
+    ops = {"load": agent.op_load, "models": agent.op_models, "repr": agent.op_repr,
+           "dump_db": agent.op_dump_db}
+    while True:
+        line = reader.readline(MAX_REQUEST)
+        if not line:
+            return
+        request = json.loads(line)
+        op = ops.get(request.get("op"))
+        try:
+            if op is None:
+                raise LoadError({"type": "AgentError", "message": "unknown op"})
+            result = op(**request.get("args", {}))
+            reply: dict[str, Any] = {"ok": True, "result": result}
+        except LoadError as e:
+            reply = {"ok": False, "error": e.info}
+        except Exception as e:
+            reply = {"ok": False, "error": describe(e, str(request.get("op")))}
+        if request.get("op") == "load" and reply["ok"]:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        writer.write(json.dumps(reply, default=str).encode() + b"\n")
+        writer.flush()
+
+
+def main() -> None:
+    agent = Agent()
+    server = serve_app(agent)
+    ctl_path = os.path.join(SOCK_DIR, "ctl.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(ctl_path)
+    os.chmod(ctl_path, 0o666)
+    listener.listen(1)
+    conn, _ = listener.accept()
+    listener.close()  # one controller only: the host
+    control_loop(agent, conn, server)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
