@@ -14,7 +14,7 @@ from typing import Any
 
 import docker
 
-from grader.checks import TargetGone, TargetTimeout
+from grader.checks import CheckStatus, TargetGone, TargetTimeout
 from grader.httpclient import AppClient
 from grader.plugin import GradingContext, run_checks
 from grader.results import (
@@ -116,7 +116,8 @@ def grade(exercise: Exercise, source: Path, client: docker.DockerClient, image: 
             run = box.run
         problem = _explain_exit(problem, run, exercise)
         if not results:
-            status = "timeout" if problem and problem.kind == "Timeout" else "error"
+            status: CheckStatus = ("timeout" if problem and problem.kind == "Timeout"
+                                   else "error")
             results = tuple(not_run(c, status, "not run: the app did not load")
                             for c in exercise.checks)
     finally:

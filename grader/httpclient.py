@@ -137,7 +137,7 @@ class AppClient:
                 chunks.append(chunk)
             header_pairs = tuple((k, v) for k, v in raw.getheaders())
             status = raw.status
-        except (TimeoutError, socket.timeout) as e:
+        except TimeoutError as e:
             raise RequestTimeout(f"{method} {target}") from e
         except (ConnectionError, FileNotFoundError, http.client.HTTPException, OSError) as e:
             raise AppUnreachable(f"{method} {target}: {e}") from e

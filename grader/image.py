@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,9 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 PIP_REQUIREMENT = "pip==26.3"
 LABEL = "grade.sandbox"
 BASE_LABEL = "grade.sandbox.base"
+# Same labels as grader.sandbox's containers, so its orphan sweep also finds a
+# probe container whose grader process died.
+MANAGED_LABEL = "grade.managed"
 APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 
 _PROBE = (
@@ -303,9 +307,9 @@ def _ensure_debian_base(
 def _probe_python(client: docker.DockerClient, base: str) -> PythonTarget:
     container: Any = None
     try:
-        container = client.containers.create(
-            base, ["python3", "-c", _PROBE], network_mode="none", labels={f"{LABEL}.probe": "1"}
-        )
+        labels = {MANAGED_LABEL: "1", "grade.owner": f"{socket.gethostname()}:{os.getpid()}"}
+        command = ["python3", "-c", _PROBE]
+        container = client.containers.create(base, command, network_mode="none", labels=labels)
         container.start()
         status = container.wait()
         output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")

@@ -34,13 +34,16 @@ def environment() -> jinja2.Environment:
     env.filters["clip"] = clip
     env.filters["points"] = points
     env.globals["diff"] = diff
+    env.globals["inline"] = inline
     return env
 
 
 def clip(text: str | None, limit: int = MAX_SHOWN) -> str:
     if text is None:
         return ""
-    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters)"
 
 
 def points(value: float) -> str:
@@ -51,12 +54,17 @@ def diff(a: Assertion) -> list[tuple[str, str]]:
     """A line diff of expected against actual, as (kind, line) pairs; empty if not useful."""
     if a.passed or a.expected is None or a.actual is None:
         return []
-    if a.label.startswith(("status", "column", "header", "inserting")):
+    if not a.label.endswith("body"):  # exact bodies only; a regex is no text to diff
         return []
     lines = list(difflib.unified_diff(clip(a.expected).splitlines(), clip(a.actual).splitlines(),
                                       "expected", "actual", lineterm="", n=2))
     kinds = {"+": "add", "-": "del", "@": "hunk"}
     return [(kinds.get(line[:1], "same"), line) for line in lines[2:]]
+
+
+def inline(a: Assertion) -> bool:
+    """Short one-line values read best in a sentence."""
+    return all(v is not None and len(v) <= 60 and "\n" not in v for v in (a.expected, a.actual))
 
 
 def safe_name(text: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from grader.errors import GraderError
+
 DataKind = Literal["exercises", "reports", "sandbox"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -22,4 +24,5 @@ def data_path(kind: DataKind) -> Path:
     checkout = _PACKAGE_DIR.parent / kind
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"grade is installed without its {kind}/ folder (looked in {installed})")
+    raise GraderError(f"grade is installed without its {kind}/ folder (looked in {installed} "
+                      f"and {checkout}); reinstall it with `pip install grade`")

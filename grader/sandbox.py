@@ -24,6 +24,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.types import LogConfig, Ulimit
 
 from grader.errors import SandboxError
@@ -142,7 +143,7 @@ class Sandbox:
             now = time.monotonic()
             if now > deadline:
                 raise SandboxError("the sandbox agent did not start in time; "
-                                   f"check the image with `grade image build --rebuild`")
+                                   "check the image with `grade image build --rebuild`")
             if now > next_status:
                 self._container.reload()
                 if self._container.status not in ("created", "running"):
@@ -172,7 +173,7 @@ class Sandbox:
                 self._buffer += chunk
                 if len(self._buffer) > MAX_CONTROL_REPLY:
                     raise ControlClosed(f"{op}: the sandbox sent an oversized answer")
-        except (TimeoutError, socket.timeout) as e:
+        except TimeoutError as e:
             raise ControlTimeout(op) from e
         except (BrokenPipeError, ConnectionResetError) as e:
             raise ControlClosed(op) from e
@@ -190,8 +191,8 @@ class Sandbox:
         try:
             result = self._container.wait(timeout=timeout)
             return int(result.get("StatusCode", -1))
-        except Exception:  # noqa: BLE001 - a still-running container is the answer None
-            return None
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return None  # still running, or the engine could not say
 
     def close(self) -> None:
         """Kill and remove the container, keep its capped output, remove the folder."""
@@ -264,7 +265,7 @@ def remove_orphans(client: docker.DockerClient) -> int:
         owner_host, _, pid = str(c.labels.get("grade.owner", "")).partition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
-        _remove(client, c.name)
+        _remove(client, str(c.name))
         removed += 1
     return removed
 

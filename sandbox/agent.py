@@ -299,9 +299,11 @@ def main() -> None:
     server = serve_app(agent)
     ctl_path = os.path.join(SOCK_DIR, "ctl.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(ctl_path)
-    os.chmod(ctl_path, 0o666)
+    # Bind under a temporary name: the host takes ctl.sock appearing to mean "listening".
+    listener.bind(ctl_path + ".tmp")
     listener.listen(1)
+    os.chmod(ctl_path + ".tmp", 0o666)
+    os.rename(ctl_path + ".tmp", ctl_path)
     conn, _ = listener.accept()
     listener.close()  # one controller only: the host
     control_loop(agent, conn, server)

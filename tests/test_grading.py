@@ -1,0 +1,130 @@
+"""End-to-end grading on the real Docker engine: references, starters, student styles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader.results import GradeResult
+
+from .conftest import EXERCISES, ROOT, SUBMISSIONS
+
+pytestmark = pytest.mark.docker
+Grade = Callable[[str, Path], GradeResult]
+IDS = ["ex01", "ex02", "ex03", "ex04"]
+
+
+@pytest.mark.parametrize("ex", IDS)
+def test_reference_solution_gets_full_marks(grade_path: Grade, ex: str) -> None:
+    result = grade_path(ex, EXERCISES / ex / "solution.py")
+    failed = [(c.name, c.message) for c in result.checks if c.status != "passed"]
+    assert result.status == "passed", failed
+    assert result.score == result.max_score > 0
+
+
+@pytest.mark.parametrize("ex", IDS)
+def test_starter_scores_less_and_says_why(grade_path: Grade, ex: str) -> None:
+    result = grade_path(ex, EXERCISES / ex / "starter.py")
+    assert result.status == "failed"
+    assert 0 < result.score < result.max_score
+    failed = [c for c in result.checks if c.status != "passed"]
+    assert all(c.message for c in failed)
+    assert any(c.hint for c in failed)
+
+
+@pytest.mark.parametrize(("ex", "path"), [
+    ("ex01", "ex01_factory"),        # create_app() factory, no module-level app
+    ("ex02", "ex02_blueprint"),      # factory + blueprint in a helper module
+    ("ex03", "ex03_factory"),        # package with db.init_app and a wsgi.py
+    ("ex04", "ex04_folder"),         # templates/ with inheritance, forms.py
+    ("ex01", "lesson/ex01.py"),      # the lesson's own samples
+    ("ex02", "lesson/ex02.py"),
+    ("ex03", "lesson/ex03.py"),      # create_all() only under __main__
+    ("ex04", "lesson/ex04.py"),
+])
+def test_student_styles_get_full_marks(grade_path: Grade, ex: str, path: str) -> None:
+    result = grade_path(ex, SUBMISSIONS / path)
+    failed = [(c.name, c.message) for c in result.checks if c.status != "passed"]
+    assert result.status == "passed", (result.problem, failed)
+
+
+def test_no_flask_app_is_an_error_with_advice(grade_path: Grade, tmp_path: Path) -> None:
+    sub = tmp_path / "notes.py"
+    sub.write_text("print('I forgot Flask')\n")
+    result = grade_path("ex01", sub)
+    assert result.status == "error"
+    assert result.score == 0
+    assert result.problem is not None and result.problem.kind == "NoApp"
+    assert "create_app" in result.problem.message
+
+
+def test_import_error_names_the_module(grade_path: Grade, tmp_path: Path) -> None:
+    sub = tmp_path / "app.py"
+    sub.write_text("from flask import Flask\nimport flask_nonexistent\napp = Flask(__name__)\n")
+    result = grade_path("ex01", sub)
+    assert result.status == "error"
+    assert result.problem is not None
+    assert result.problem.kind == "ModuleNotFoundError"
+    assert (result.problem.file, result.problem.line) == ("app.py", 2)
+
+
+def test_crash_in_a_view_fails_that_check_only(grade_path: Grade, tmp_path: Path) -> None:
+    sub = tmp_path / "app.py"
+    sub.write_text(
+        "from flask import Flask\napp = Flask(__name__)\n"
+        "@app.route('/greet/<name>')\ndef greet(name):\n"
+        "    if name == 'Alice':\n        raise RuntimeError('boom')\n"
+        "    return f'Hello, {name}!'\n")
+    result = grade_path("ex02", sub)
+    by_name = {c.name: c for c in result.checks}
+    assert by_name["greets Alice"].status == "failed"
+    assert "500" in by_name["greets Alice"].message
+    assert by_name["greets a name with a space"].status == "passed"
+    assert "RuntimeError: boom" in result.output
+
+
+def _grade_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_json_contract(docker_client: object, sandbox_image: object,
+                           tmp_path: Path) -> None:
+    done = _grade_cli("submit", "ex02", str(EXERCISES / "ex02" / "starter.py"), "--json",
+                      "--report-dir", str(tmp_path / "out"), cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)  # exactly one JSON object on stdout
+    assert {"exercise", "status", "score", "max_score", "checks", "report"} <= set(data)
+    assert data["exercise"] == "ex02" and data["status"] == "failed"
+    for check in data["checks"]:
+        assert set(check) == {"name", "status", "points", "max_points", "message"}
+    assert Path(data["report"]).is_file()
+    assert (tmp_path / "out" / "ex02-starter.json").is_file()
+
+
+def test_cli_full_marks_exit_zero_and_summary(docker_client: object, sandbox_image: object,
+                                              tmp_path: Path) -> None:
+    done = _grade_cli("submit", "ex01", str(EXERCISES / "ex01" / "solution.py"),
+                      "--report-dir", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "5/5 points (passed)" in done.stdout
+    assert "✓ home page says hello" in done.stdout
+    assert "report: " in done.stdout
+
+
+def test_cli_syntax_error_is_quoted_without_traceback(docker_client: object,
+                                                      sandbox_image: object,
+                                                      tmp_path: Path) -> None:
+    sub = tmp_path / "app.py"
+    sub.write_text("from flask import Flask\napp = Flask(__name__)\n\n"
+                   "@app.route('/')\ndef home()\n    return 'hi'\n")
+    done = _grade_cli("submit", "ex01", str(sub), "--report-dir", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "app.py:5: SyntaxError" in done.stdout
+    assert "def home()" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
