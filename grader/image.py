@@ -272,9 +272,7 @@ def _ensure_debian_base(
     )
     debootstrap = shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin")
     if debootstrap is None:
-        raise ImageBuildError(
-            f"cannot pull {OFFICIAL_BASE} and debootstrap is not installed. {fix}"
-        )
+        raise ImageBuildError(f"no {tag} image, and debootstrap to build it is missing. {fix}")
     if os.geteuid() != 0:
         raise ImageBuildError(f"building the Debian base {tag} needs root for debootstrap. {fix}")
     suite = tag.split(":", 1)[1]
@@ -285,7 +283,12 @@ def _ensure_debian_base(
         progress(f"bootstrapping Debian {suite} from {mirror} (about a minute)")
         started = time.monotonic()
         argv = [debootstrap, "--variant=minbase", "--include=python3", suite, str(rootfs), mirror]
-        _run(argv, "debootstrap", fix, progress, lambda line: line.startswith(_DEBOOTSTRAP_SHOWN))
+        hint = (
+            f"Check the suite (GRADE_DEBIAN_SUITE), the mirror (GRADE_DEBIAN_MIRROR) and that "
+            f"{workdir.parent} allows exec and devices (else point TMPDIR elsewhere), or set "
+            "GRADE_BASE_IMAGE to a python 3 image your engine can pull or already has"
+        )
+        _run(argv, "debootstrap", hint, progress, lambda line: line.startswith(_DEBOOTSTRAP_SHOWN))
         progress(f"debootstrap took {time.monotonic() - started:.0f} s")
         excludes = [f"--exclude={pattern}" for pattern in _TAR_EXCLUDES]
         tar = ["tar", "--numeric-owner", *excludes, "-C", str(rootfs), "-cf", str(tarball), "."]
@@ -363,6 +366,7 @@ def _wheel_cache(
         _run(argv, "pip download", fix, progress, lambda line: line.startswith("ERROR"))
         (partial / "requirements.txt").unlink()
         progress(f"wheel download took {time.monotonic() - started:.0f} s")
+        partial.chmod(0o755)  # mkdtemp made it private; the wheels are public anyway
         try:
             partial.rename(final)
         except OSError:
