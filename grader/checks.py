@@ -102,6 +102,8 @@ def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
 def _describe(a: Assertion) -> str:
     if a.expected is None and a.actual is None:
         return a.label
+    if a.expected is None:
+        return f"{a.label}: {short(a.actual or '', 160)}"
     return f"{a.label}: expected {short(a.expected or '', 80)!r}, got {short(a.actual or '', 80)!r}"
 
 

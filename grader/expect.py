@@ -75,6 +75,8 @@ def json_subset(expected: Any, actual: Any) -> bool:
                 and all(json_subset(e, a) for e, a in zip(expected, actual, strict=True)))
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, int) and isinstance(actual, int):
+        return expected == actual  # exact, however large
     if isinstance(expected, int | float) and isinstance(actual, int | float):
         return float(expected) == float(actual)
     return type(expected) is type(actual) and bool(expected == actual)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
@@ -56,6 +57,14 @@ class _UnixConnection(http.client.HTTPConnection):
         sock.settimeout(self.timeout)
         sock.connect(self._socket_path)
         self.sock = sock
+
+
+def _cut(sock: socket.socket, expired: threading.Event) -> None:
+    expired.set()
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to cut
 
 
 class AppClient:
@@ -117,32 +126,45 @@ class AppClient:
         if self.cookies and not any(k.lower() == "cookie" for k in all_headers):
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         conn = _UnixConnection(self.socket_path, remaining)
+        # Socket timeouts restart on every read, so an app dripping header bytes could
+        # outlast any deadline; this watchdog cuts the connection when time is up.
+        expired = threading.Event()
+        watchdog: threading.Timer | None = None
         start = time.monotonic()
         try:
+            conn.connect()
+            # Keep the socket itself: http.client drops conn.sock once the response owns it.
+            watchdog = threading.Timer(remaining, _cut, args=(conn.sock, expired))
+            watchdog.daemon = True
+            watchdog.start()
             conn.request(method, target, body=body, headers=all_headers)
             raw = conn.getresponse()
             chunks: list[bytes] = []
             size = 0
             truncated = False
-            while True:
-                if time.monotonic() > deadline:
-                    raise RequestTimeout(f"{method} {target}")
+            while not truncated:
                 chunk = raw.read1(65536) if method != "HEAD" else b""
                 if not chunk:
                     break
-                size += len(chunk)
-                if size > MAX_BODY:
+                if size + len(chunk) > MAX_BODY:
+                    chunk = chunk[:MAX_BODY - size]
                     truncated = True
-                    break
+                size += len(chunk)
                 chunks.append(chunk)
             header_pairs = tuple((k, v) for k, v in raw.getheaders())
             status = raw.status
         except TimeoutError as e:
             raise RequestTimeout(f"{method} {target}") from e
         except (ConnectionError, FileNotFoundError, http.client.HTTPException, OSError) as e:
+            if expired.is_set():
+                raise RequestTimeout(f"{method} {target}") from e
             raise AppUnreachable(f"{method} {target}: {e}") from e
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             conn.close()
+        if expired.is_set():
+            raise RequestTimeout(f"{method} {target}")
         self._remember_cookies(header_pairs)
         return Response(status, header_pairs, b"".join(chunks), time.monotonic() - start,
                         truncated)

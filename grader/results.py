@@ -107,7 +107,7 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
     if check.hidden:
         assertions = tuple(Assertion(f"hidden assertion {i}", a.passed)
                            for i, a in enumerate(assertions, start=1))
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "error"):
             message = HIDDEN_MESSAGE
     return CheckResult(
         id=check.id, name=check.name, kind=check.kind, status=outcome.status,

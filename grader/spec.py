@@ -159,6 +159,7 @@ class Exercise:
     limits: Limits = field(default_factory=Limits)
     summary: str = ""
     create_tables: bool = False
+    migrate: bool = False  # run the submission's Flask-Migrate migrations after loading
     entry: tuple[str, ...] = ()
     solution: Path | None = None
     starter: Path | None = None
@@ -175,6 +176,7 @@ _TOP = frozenset({"id", "title", "summary", "limits", "setup", "checks",
                   "solution", "starter", "readme", "entry"})
 _LIMITS = frozenset({"time", "startup", "check", "memory_mb", "pids", "cpus",
                      "tmpfs_mb", "output_kb"})
+_SETUP = frozenset({"create_tables", "migrate"})
 _CHECK_COMMON = frozenset({"name", "points", "hidden", "hint", "timeout", "partial"})
 _KIND_KEYS = ("request", "steps", "model", "database", "pytest")
 _REQUEST = frozenset({"method", "path", "query", "form", "json", "data", "headers",
@@ -209,11 +211,16 @@ def _exercise(top: Mapping, spec_path: Path, digest: str) -> Exercise:
         raise ex_id.fail("must be lowercase letters, digits, '-' or '_' (e.g. ex02)")
     directory = spec_path.parent
     limits = _limits(top.get("limits"))
-    create_tables = False
+    create_tables = migrate = False
     if (setup := top.get("setup")) is not None:
-        m = setup.mapping(frozenset({"create_tables"}))
+        m = setup.mapping(_SETUP)
         if (ct := m.get("create_tables")) is not None:
             create_tables = ct.boolean()
+        if (mg := m.get("migrate")) is not None:
+            migrate = mg.boolean()
+        if create_tables and migrate:
+            raise setup.fail("give create_tables or migrate, not both: with migrate, the "
+                             "submission's migrations must create the tables themselves")
     checks = _checks(top.require("checks"), limits)
     files = {k: _file(top.get(k), directory) for k in ("solution", "starter", "readme")}
     entry: tuple[str, ...] = ()
@@ -229,6 +236,7 @@ def _exercise(top: Mapping, spec_path: Path, digest: str) -> Exercise:
         checks=checks,
         limits=limits,
         create_tables=create_tables,
+        migrate=migrate,
         entry=entry,
         solution=files["solution"],
         starter=files["starter"],
@@ -470,7 +478,8 @@ def _database(f: Field) -> DatabaseCheck:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "check"
+    # \w is Unicode-aware, so names in any script keep distinct ids.
+    return re.sub(r"[\W_]+", "-", name.lower()).strip("-") or "check"
 
 
 def substitute(text: str, variables: dict[str, str]) -> str:

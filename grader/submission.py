@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,10 @@ def _walk(root: Path) -> list[tuple[Path, str]]:
                              and not os.path.islink(os.path.join(dirpath, d)))
         for name in filenames:
             path = Path(dirpath) / name
-            if name in SKIP_FILES or path.is_symlink() or name.endswith((".pyc", ".db")):
+            if name in SKIP_FILES or name.endswith((".pyc", ".db")):
                 continue
+            if not stat.S_ISREG(path.lstat().st_mode):
+                continue  # symlinks, FIFOs, sockets, devices: never followed or read
             found.append((path, path.relative_to(root).as_posix()))
             if len(found) > MAX_FILES:
                 raise SubmissionPathError(f"{root}: more than {MAX_FILES} files; submit only "

@@ -7,6 +7,7 @@ every problem can be reported as ``file:line: field: problem``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +132,8 @@ class Field:
         return v
 
     def _check_range(self, v: float, lo: float | None, hi: float | None) -> None:
+        if not math.isfinite(v):
+            raise self.fail(f"must be a finite number, got {self.node.value!r}")
         if lo is not None and v < lo:
             raise self.fail(f"must be at least {lo:g}, got {v:g}")
         if hi is not None and v > hi:

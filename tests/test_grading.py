@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import docker
 import pytest
 
 from grader.results import GradeResult
@@ -128,3 +132,27 @@ def test_cli_syntax_error_is_quoted_without_traceback(docker_client: object,
     assert "app.py:5: SyntaxError" in done.stdout
     assert "def home()" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_removes_the_container(docker_client: docker.DockerClient,
+                                         sandbox_image: object, tmp_path: Path,
+                                         signum: int) -> None:
+    sub = tmp_path / "app.py"
+    sub.write_text("while True:\n    pass\n")
+    marker = f"interrupt-{signum}-{time.time_ns()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "submit", "ex01", str(sub), "--report-dir",
+         str(tmp_path / marker)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    mine = {"label": f"grade.owner={socket.gethostname()}:{proc.pid}"}
+    deadline = time.monotonic() + 30
+    while not docker_client.containers.list(filters=mine):
+        assert time.monotonic() < deadline, "the sandbox never started"
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert docker_client.containers.list(all=True, filters=mine) == []

@@ -1,0 +1,665 @@
+"""Running checks against a fake Target: a real unix-socket app, canned agent replies,
+and SQLite files made here."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sqlite3
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import flask
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from grader.checks import CheckOutcome, TargetGone, TargetTimeout, run_check
+from grader.httpclient import AppClient
+from grader.results import score_check
+from grader.spec import Check, load_exercise
+
+# -- the fake submission -------------------------------------------------------------
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_wsgi(app: Any, sock: Path) -> Iterator[str]:
+    server = make_server(f"unix://{sock}", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield str(sock)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def make_app(release: threading.Event) -> flask.Flask:
+    app = flask.Flask("student")
+    app.secret_key = "not-secret"
+
+    @app.get("/")
+    def index() -> str:
+        return "hello"
+
+    @app.route("/form", methods=["GET", "POST"])
+    def form() -> Any:
+        if flask.request.method == "GET":
+            token = secrets.token_hex(8)
+            flask.session["csrf"] = token  # the check only passes if cookies are kept
+            return (f'<form method="post"><input type="hidden" name="csrf_token" '
+                    f'value="{token}"><input name="name"></form>')
+        if flask.request.form.get("csrf_token") != flask.session.get("csrf"):
+            return "bad token", 400
+        return f"Hello, {flask.request.form['name']}!"
+
+    @app.get("/api/user")
+    def user() -> Any:
+        return {"user": {"name": "ada", "tags": ["x", "y"]}}, 200, {"X-Token": "tok-1"}
+
+    @app.route("/echo", methods=["GET", "POST"])
+    def echo() -> Any:
+        return {"args": flask.request.args.to_dict(),
+                "json": flask.request.get_json(silent=True),
+                "auth": flask.request.headers.get("Authorization")}
+
+    @app.get("/slow")
+    def slow() -> str:
+        release.wait(10)
+        return "late"
+
+    return app
+
+
+class FakeTarget:
+    """A checks.Target: HTTP to a real app, canned control replies, a SQLite copy."""
+
+    def __init__(self, socket_path: str, workdir: Path, replies: dict[str, Any] | None = None,
+                 database: Path | None = None) -> None:
+        self.socket_path = socket_path
+        self.workdir = workdir
+        self.replies = replies or {}
+        self.database = database
+        self.calls: list[tuple[str, Any]] = []
+
+    def new_client(self, timeout: float) -> AppClient:
+        self.calls.append(("new_client", timeout))
+        return AppClient(self.socket_path, timeout)
+
+    def control(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.calls.append((op, args))
+        reply = self.replies[op]
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply  # type: ignore[no-any-return]
+
+    def database_copy(self, timeout: float) -> Path:
+        assert self.database is not None
+        copy = self.workdir / f"copy-{len(self.calls)}.sqlite"
+        self.calls.append(("database_copy", None))
+        shutil.copyfile(self.database, copy)
+        return copy
+
+
+@pytest.fixture
+def app_socket(tmp_path: Path) -> Iterator[str]:
+    release = threading.Event()
+    try:
+        with serve_wsgi(make_app(release), tmp_path / "app.sock") as path:
+            yield path
+    finally:
+        release.set()
+
+
+@pytest.fixture
+def target(app_socket: str, tmp_path: Path) -> FakeTarget:
+    return FakeTarget(app_socket, tmp_path)
+
+
+def parse_check(tmp_path: Path, text: str) -> Check:
+    """One check, written in the spec language and parsed by the real parser."""
+    folder = tmp_path / "exercise"
+    folder.mkdir(exist_ok=True)
+    spec = folder / "exercise.yaml"
+    body = textwrap.indent(textwrap.dedent(text), "  ")
+    spec.write_text(f"id: ex\ntitle: T\nchecks:\n{body}", encoding="utf-8")
+    (check,) = load_exercise(spec).checks
+    return check
+
+
+def run(check: Check, target: FakeTarget, budget: float = 10.0) -> CheckOutcome:
+    return run_check(check, target, time.monotonic() + budget)
+
+
+def labels(out: CheckOutcome) -> list[tuple[str, bool]]:
+    return [(a.label, a.passed) for a in out.assertions]
+
+
+# -- HTTP ------------------------------------------------------------------------------
+
+
+def test_a_passing_request(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, """\
+        - name: home
+          request: {path: /}
+          expect: {status: 200, body: hello}
+        """)
+    out = run(check, target)
+    assert (out.status, out.message) == ("passed", "ok")
+    assert labels(out) == [("status", True), ("body", True)]
+    assert out.duration > 0
+
+
+def test_a_failing_request_says_what_differs(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, """\
+        - name: home
+          request: {path: /}
+          expect: {status: 200, body: bye, contains: [hell, nope]}
+        """)
+    out = run(check, target)
+    assert out.status == "failed"
+    assert labels(out) == [("status", True), ("body", False), ("body contains 'hell'", True),
+                           ("body contains 'nope'", False)]
+    assert out.message == ("body: expected 'bye', got 'hello'; "
+                           "body contains 'nope': expected 'nope', got 'hello'")
+
+
+CSRF_FLOW = """\
+    - name: greets after a valid POST
+      points: 4
+      partial: true
+      steps:
+        - request: {path: /form}
+          extract:
+            csrf: {regex: 'name="csrf_token" value="([^"]+)"'}
+        - request:
+            path: /form
+            form: {csrf_token: '${csrf}', name: Ada}
+          expect: {status: 200, contains: 'Hello, Ada!'}
+    """
+
+
+def test_a_csrf_flow_extracts_the_token_and_keeps_cookies(tmp_path: Path,
+                                                          target: FakeTarget) -> None:
+    out = run(parse_check(tmp_path, CSRF_FLOW), target)
+    assert out.status == "passed", out.message
+    assert labels(out) == [
+        ("step 1 (GET /form): status", True),
+        ("step 1 (GET /form): find csrf (regex name=\"csrf_token\" value=\"([^\"]+)\")", True),
+        ("step 2 (POST /form): status", True),
+        ("step 2 (POST /form): body contains 'Hello, Ada!'", True),
+    ]
+    assert [c for c, _ in target.calls] == ["new_client"]  # one session for all steps
+
+
+def test_a_forged_token_fails_the_same_flow(tmp_path: Path, target: FakeTarget) -> None:
+    # the app does check the token, so the passing flow above proves the substitution
+    forged = CSRF_FLOW.replace("'${csrf}'", "forged")
+    out = run(parse_check(tmp_path, forged), target)
+    assert out.status == "failed"
+    assert ("step 2 (POST /form): status", False) in labels(out)
+
+
+def test_skipped_steps_count_as_failed(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, """\
+        - name: flow
+          points: 4
+          partial: true
+          steps:
+            - request: {path: /}
+              extract:
+                csrf: {regex: 'csrf_token" value="([^"]+)"'}
+            - request: {path: '/form', form: {csrf_token: '${csrf}', name: A}}
+            - request: {path: /}
+        """)
+    out = run(check, target)
+    assert out.status == "failed"
+    assert out.message == "step 1 (GET /): could not find csrf in the response"
+    assert [passed for _, passed in labels(out)] == [True, False, False, False]
+    assert labels(out)[2:] == [("step 2 not run (an earlier step failed)", False),
+                               ("step 3 not run (an earlier step failed)", False)]
+    assert score_check(check, out).points == 1.0  # 1 of 4 assertions
+
+
+def test_extracts_from_json_and_headers_feed_later_steps(tmp_path: Path,
+                                                         target: FakeTarget) -> None:
+    check = parse_check(tmp_path, """\
+        - name: flow
+          steps:
+            - request: {path: /api/user}
+              extract:
+                who: {json: user.name}
+                tag: {json: user.tags.1}
+                tok: {header: X-Token}
+            - request:
+                path: /echo
+                query: {who: '${who}'}
+                json: {list: ['${tag}', 1, true]}
+                headers: {Authorization: 'Bearer ${tok}'}
+              expect:
+                json: {args: {who: ada}, json: {list: [y, 1, true]}, auth: Bearer tok-1}
+        """)
+    out = run(check, target)
+    assert out.status == "passed", out.message
+
+
+def test_a_cookie_extract(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, """\
+        - name: flow
+          steps:
+            - request: {path: /form}
+              extract:
+                sid: {cookie: session}
+            - request: {path: '/echo', query: {sid: '${sid}'}}
+              expect: {regex: '"sid": ?"[^"]+\\.'}
+        """)
+    out = run(check, target)
+    assert out.status == "passed", out.message
+
+
+# -- models ----------------------------------------------------------------------------
+
+USER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "id", "type": "integer", "length": None, "primary_key": True, "unique": False,
+     "nullable": False},
+    {"name": "username", "type": "string", "length": 80, "primary_key": False,
+     "unique": True, "nullable": False},
+]
+
+
+def models_reply(models: Any) -> dict[str, Any]:
+    return {"ok": True, "result": {"models": models}}
+
+
+GOOD_MODELS = models_reply({"User": {"table": "user", "columns": USER_COLUMNS}})
+MODEL_CHECK = """\
+    - name: username column
+      model:
+        name: User
+        table: user
+        columns:
+          username: {type: string, length: 80, unique: true, nullable: false}
+    """
+
+
+def model_target(tmp_path: Path, **replies: Any) -> FakeTarget:
+    return FakeTarget(str(tmp_path / "no-app.sock"), tmp_path, replies)
+
+
+def test_a_model_that_matches(tmp_path: Path) -> None:
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, models=GOOD_MODELS))
+    assert out.status == "passed", out.message
+    assert labels(out) == [("model User exists", True), ("table name", True),
+                           ("column username type", True), ("column username length", True),
+                           ("column username unique", True),
+                           ("column username nullable", True)]
+
+
+@pytest.mark.parametrize(("change", "failing", "expected", "actual"), [
+    # a longer string
+    ({"length": 120}, "column username length", "80", "120"),
+    # no unique constraint
+    ({"unique": False}, "column username unique", "true", "false"),
+    # nullable
+    ({"nullable": True}, "column username nullable", "false", "true"),
+    # a different type
+    ({"type": "text", "length": None}, "column username type", "string", "text"),
+])
+def test_a_model_column_that_differs(tmp_path: Path, change: dict[str, Any], failing: str,
+                                     expected: str, actual: str) -> None:
+    columns = [USER_COLUMNS[0], USER_COLUMNS[1] | change]
+    replies = {"models": models_reply({"User": {"table": "user", "columns": columns}})}
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, **replies))
+    assert out.status == "failed"
+    bad = [a for a in out.assertions if not a.passed]
+    assert [(a.label, a.expected, a.actual) for a in bad][0] == (failing, expected, actual)
+
+
+def test_a_missing_column_and_a_wrong_table(tmp_path: Path) -> None:
+    replies = {"models": models_reply({"User": {"table": "users",
+                                                "columns": USER_COLUMNS[:1]}})}
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, **replies))
+    assert out.status == "failed"
+    assert labels(out) == [("model User exists", True), ("table name", False),
+                           ("column username exists", False)]
+    assert "expected 'user', got 'users'" in out.message
+
+
+def test_a_missing_model(tmp_path: Path) -> None:
+    replies = {"models": models_reply({"Post": {"table": "post", "columns": []}})}
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, **replies))
+    assert (out.status, out.message) == ("failed",
+                                         "no model class named User (models found: Post)")
+
+
+REPR_CHECK = """\
+    - name: repr
+      model:
+        name: User
+        repr: {with: {username: alice}, equals: <User alice>}
+    """
+
+
+@pytest.mark.parametrize(("reply", "status", "actual"), [
+    # the right text
+    ({"ok": True, "result": {"repr": "<User alice>"}}, "passed", "<User alice>"),
+    # the default repr
+    ({"ok": True, "result": {"repr": "<User 1>"}}, "failed", "<User 1>"),
+    # not a string at all
+    ({"ok": True, "result": {"repr": ["<User alice>"]}}, "failed", "(not a string)"),
+    ({"ok": True, "result": {"repr": None}}, "failed", "(not a string)"),
+    # __repr__ raised inside the app
+    ({"ok": False, "error": {"type": "ValueError", "message": "boom"}}, "failed",
+     "ValueError: boom"),
+    # an error without a usable description
+    ({"ok": False, "error": "boom"}, "failed", "the app could not answer"),
+])
+def test_repr(tmp_path: Path, reply: dict[str, Any], status: str, actual: str) -> None:
+    target = model_target(tmp_path, models=GOOD_MODELS, repr=reply)
+    out = run(parse_check(tmp_path, REPR_CHECK), target)
+    assert out.status == status
+    assert (out.assertions[-1].expected, out.assertions[-1].actual) == ("<User alice>", actual)
+    assert ("repr", {"model": "User", "fields": {"username": "alice"}}) in target.calls
+
+
+def bad_column(**change: Any) -> dict[str, Any]:
+    return models_reply({"User": {"table": "user", "columns": [USER_COLUMNS[1] | change]}})
+
+
+@pytest.mark.parametrize("reply", [
+    {"ok": True, "result": "models"},  # the result is not an object
+    {"ok": True},  # no result at all
+    models_reply(["User"]),  # models as a list
+    models_reply({"User": "user"}),  # a model that is not an object
+    models_reply({"User": {"table": 1, "columns": []}}),  # a table name that is a number
+    models_reply({"User": {"table": "user", "columns": {}}}),  # columns as an object
+    models_reply({"User": {"table": "user"}}),  # no columns
+    bad_column(name=5),  # a column name that is a number
+    bad_column(type=None),  # no type
+    bad_column(length=True),  # a bool where an int belongs
+    bad_column(length="80"),  # a string where an int belongs
+    bad_column(length=80.0),  # a float where an int belongs
+    bad_column(unique=1),  # an int where a bool belongs
+    bad_column(nullable=None),  # a missing bool
+])
+def test_a_malformed_models_answer_fails_the_check(tmp_path: Path, reply: Any) -> None:
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, models=reply))
+    assert out.status == "failed"
+    assert "malformed" in out.message
+
+
+def test_a_malformed_repr_answer_fails_the_check(tmp_path: Path) -> None:
+    target = model_target(tmp_path, models=GOOD_MODELS, repr={"ok": True, "result": "x"})
+    out = run(parse_check(tmp_path, REPR_CHECK), target)
+    assert out.status == "failed" and "malformed" in out.message
+
+
+def test_the_agent_refusing_models_fails_the_check(tmp_path: Path) -> None:
+    reply = {"ok": False, "error": {"type": "RuntimeError", "message": "no SQLAlchemy"}}
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, models=reply))
+    assert (out.status, out.message) == ("failed", "RuntimeError: no SQLAlchemy")
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (TargetTimeout("models"), "timeout"),  # the agent did not answer in time
+    (TargetGone("closed"), "failed"),  # the process died
+])
+def test_the_agent_going_away(tmp_path: Path, error: Exception, status: str) -> None:
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, models=error))
+    assert out.status == status
+
+
+# -- database --------------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(80) NOT NULL UNIQUE);
+CREATE TABLE item (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty > 0));
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "app.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    conn.close()
+    return path
+
+
+def db_check(tmp_path: Path, rows: str, expect: str, table: str = "table: user") -> Check:
+    return parse_check(tmp_path, f"""\
+        - name: db
+          database:
+            {table}
+            insert: {rows}
+            expect: {expect}
+        """)
+
+
+@pytest.mark.parametrize(("rows", "expect", "status", "actual"), [
+    # a good row
+    ("[{username: alice}]", "ok", "passed", "ok"),
+    # a duplicate
+    ("[{username: alice}, {username: alice}]", "unique_violation", "passed",
+     "unique_violation: UNIQUE constraint failed: user.username"),
+    # a missing value
+    ("[{username: null}]", "not_null_violation", "passed",
+     "not_null_violation: NOT NULL constraint failed: user.username"),
+    # any refusal counts as rejected
+    ("[{username: alice}, {username: alice}]", "rejected", "passed",
+     "unique_violation: UNIQUE constraint failed: user.username"),
+    # the database accepted what it should refuse
+    ("[{username: alice}, {username: bob}]", "unique_violation", "failed", "ok"),
+    # refused for the wrong reason
+    ("[{username: null}]", "unique_violation", "failed",
+     "not_null_violation: NOT NULL constraint failed: user.username"),
+    # a column the table does not have
+    ("[{email: a@b}]", "ok", "failed", "rejected: table user has no column named email"),
+])
+def test_database_outcomes(tmp_path: Path, db: Path, rows: str, expect: str, status: str,
+                           actual: str) -> None:
+    target = FakeTarget("unused", tmp_path, database=db)
+    out = run(db_check(tmp_path, rows, expect), target)
+    assert out.status == status, out.message
+    assert (out.assertions[-1].expected, out.assertions[-1].actual) == (expect, actual)
+
+
+def test_a_check_constraint_is_rejected(tmp_path: Path, db: Path) -> None:
+    target = FakeTarget("unused", tmp_path, database=db)
+    out = run(db_check(tmp_path, "[{qty: 0}]", "rejected", "table: item"), target)
+    assert out.status == "passed"
+    assert out.assertions[-1].actual == "rejected: CHECK constraint failed: qty > 0"
+
+
+def test_a_rejected_setup_row_fails_the_check(tmp_path: Path, db: Path) -> None:
+    target = FakeTarget("unused", tmp_path, database=db)
+    out = run(db_check(tmp_path, "[{username: null}, {username: a}]", "ok"), target)
+    assert out.status == "failed"
+    assert out.message.startswith("row 1 {'username': None} was rejected: NOT NULL")
+
+
+def test_a_missing_table_fails_the_check(tmp_path: Path, db: Path) -> None:
+    target = FakeTarget("unused", tmp_path, database=db)
+    out = run(db_check(tmp_path, "[{a: 1}]", "ok", "table: posts"), target)
+    assert (out.status, out.message) == ("failed", "the database has no table 'posts'; "
+                                                   "does the model define it?")
+
+
+def test_the_table_comes_from_the_model(tmp_path: Path, db: Path) -> None:
+    target = FakeTarget("unused", tmp_path, {"models": GOOD_MODELS}, database=db)
+    out = run(db_check(tmp_path, "[{username: a}, {username: a}]", "unique_violation",
+                       "model: User"), target)
+    assert out.status == "passed", out.message
+    assert [c for c, _ in target.calls] == ["models", "database_copy"]
+
+
+def test_a_trigger_that_would_raise_is_dropped(tmp_path: Path, db: Path) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute('CREATE TRIGGER "no ""inserts""" BEFORE INSERT ON user '
+                 "BEGIN SELECT RAISE(ABORT, 'trigger ran'); END")
+    conn.close()
+    target = FakeTarget("unused", tmp_path, database=db)
+    out = run(db_check(tmp_path, "[{username: a}]", "ok"), target)
+    assert out.status == "passed", out.message
+    # the check worked on a copy: the app's own file keeps its trigger and has no rows
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone() \
+        == (1,)
+    assert conn.execute("SELECT count(*) FROM user").fetchone() == (0,)
+    conn.close()
+
+
+def test_a_file_that_is_not_sqlite_fails_the_check(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    out = run(db_check(tmp_path, "[{a: 1}]", "ok"), FakeTarget("unused", tmp_path,
+                                                               database=junk))
+    assert (out.status, out.message) == (
+        "failed", "the app's database file is not usable: file is not a database")
+
+
+# -- instructor code ---------------------------------------------------------------------
+
+
+def code_check(tmp_path: Path, source: str) -> Check:
+    body = textwrap.indent(textwrap.dedent(source), "      ")
+    return parse_check(tmp_path, f"- name: code\n  partial: true\n  pytest: |\n{body}")
+
+
+def test_passing_code(tmp_path: Path, target: FakeTarget) -> None:
+    out = run(code_check(tmp_path, """\
+        def test_home(client):
+            r = client.get("/")
+            assert r.status == 200 and r.text == "hello"
+
+        def test_again(client):
+            assert client.get("/nope").status == 404
+        """), target)
+    assert out.status == "passed", out.message
+    assert labels(out) == [("test_home", True), ("test_again", True)]
+
+
+def test_a_failing_assertion_with_a_message(tmp_path: Path, target: FakeTarget) -> None:
+    out = run(code_check(tmp_path, """\
+        def test_home(client):
+            r = client.get("/")
+            assert r.text == "bye", f"got {r.text}"
+
+        def test_ok():
+            pass
+        """), target)
+    assert out.status == "failed"
+    assert labels(out) == [("test_home", False), ("test_ok", True)]
+    assert out.assertions[0].actual == "got hello"
+    assert "got hello" in out.message and "test_home" in out.message
+
+
+def test_a_code_failure_message_does_not_claim_an_empty_expectation(
+        tmp_path: Path, target: FakeTarget) -> None:
+    out = run(code_check(tmp_path, """\
+        def test_home(client):
+            assert False, "the greeting is missing"
+        """), target)
+    assert "expected ''" not in out.message
+
+
+def test_a_bare_assert_names_its_line(tmp_path: Path, target: FakeTarget) -> None:
+    out = run(code_check(tmp_path, """\
+        def test_home(client):
+            r = client.get("/")
+
+            assert r.status == 201
+        """), target)
+    assert out.status == "failed"
+    assert out.assertions[0].actual == "assertion failed at line 4 of the check"
+
+
+def test_an_exception_in_code_fails_that_test(tmp_path: Path, target: FakeTarget) -> None:
+    out = run(code_check(tmp_path, """\
+        def test_json(client):
+            client.get("/").json()["missing"]
+        """), target)
+    assert out.status == "failed"
+    assert out.assertions[0].actual is not None
+    assert out.assertions[0].actual.startswith("JSONDecodeError: ")
+
+
+def test_an_unknown_fixture_is_an_error(tmp_path: Path, target: FakeTarget) -> None:
+    out = run(code_check(tmp_path, """\
+        def test_x(client, tmp_path):
+            pass
+        """), target)
+    assert out.status == "error"
+    assert "unknown fixtures ['tmp_path']" in out.message
+    assert "available: ['app', 'client', 'database']" in out.message
+
+
+def test_the_app_and_database_fixtures(tmp_path: Path, db: Path) -> None:
+    target = FakeTarget("unused", tmp_path, {"models": GOOD_MODELS,
+                                            "repr": {"ok": True, "result": {"repr": "<U a>"}}},
+                        database=db)
+    out = run(code_check(tmp_path, """\
+        def test_models(app):
+            assert app.models()["User"]["table"] == "user"
+            assert app.repr("User", username="a") == "<U a>"
+
+        def test_database(database):
+            database.execute("INSERT INTO user (username) VALUES ('z')")
+            assert database.execute("SELECT count(*) FROM user").fetchone() == (1,)
+        """), target)
+    assert out.status == "passed", out.message
+
+
+def test_a_slow_app_inside_code_is_a_timeout(tmp_path: Path, target: FakeTarget) -> None:
+    check = code_check(tmp_path, """\
+        def test_slow(client):
+            client.get("/slow")
+        """)
+    out = run_check(check, target, time.monotonic() + 0.3)
+    assert out.status == "timeout"
+
+
+# -- time ------------------------------------------------------------------------------
+
+
+def test_a_spent_deadline_runs_nothing(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, "- name: home\n  request: {path: /}\n")
+    out = run_check(check, target, time.monotonic() - 1)
+    assert (out.status, out.assertions, out.duration) == ("timeout", (), 0.0)
+    assert "time limit was used up" in out.message
+    assert target.calls == []
+
+
+def test_the_check_timeout_bounds_a_slow_request(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, "- name: slow\n  timeout: 0.3\n  request: {path: /slow}\n")
+    start = time.monotonic()
+    out = run(check, target)
+    assert (out.status, out.message) == ("timeout", "no answer within 0.3 s (an endless loop?)")
+    assert time.monotonic() - start < 1.5
+
+
+def test_the_submission_deadline_bounds_a_slow_request(tmp_path: Path,
+                                                       target: FakeTarget) -> None:
+    check = parse_check(tmp_path, "- name: slow\n  timeout: 30\n  request: {path: /slow}\n")
+    start = time.monotonic()
+    out = run_check(check, target, time.monotonic() + 0.3)
+    assert out.status == "timeout"
+    assert time.monotonic() - start < 1.5
+
+
+def test_an_app_that_is_gone_fails_the_check(tmp_path: Path) -> None:
+    check = parse_check(tmp_path, "- name: home\n  request: {path: /}\n")
+    out = run(check, FakeTarget(str(tmp_path / "gone.sock"), tmp_path))
+    assert out.status == "failed"
+    assert out.message.startswith("the app stopped answering (did it crash?)")
