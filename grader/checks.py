@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import sqlite3
 import time
 import traceback
@@ -206,18 +207,22 @@ def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Asser
     if body.table is not None:
         out.append(Assertion("table name", model["table"] == body.table, body.table,
                              model["table"]))
-    for col in body.columns:
-        actual = model["columns"].get(col.name)
-        if actual is None:
-            out.append(Assertion(f"column {col.name} exists", False, col.name,
-                                 ", ".join(model["columns"]) or "(no columns)"))
-            continue
-        for prop in ("type", "length", "primary_key", "unique", "nullable"):
-            want = getattr(col, prop)
-            if want is not None:
-                got = actual.get(prop)
-                out.append(Assertion(f"column {col.name} {prop}", got == want,
-                                     _text(want), _text(got)))
+    if body.columns:
+        # Column facts come from the database the app created, read on this side: the
+        # agent's own description is the student's process talking and could be forged.
+        columns = _database_columns(target, model["table"], timeout)
+        for col in body.columns:
+            actual = columns.get(col.name)
+            if actual is None:
+                out.append(Assertion(f"column {col.name} exists", False, col.name,
+                                     ", ".join(columns) or "(no columns)"))
+                continue
+            for prop in ("type", "length", "primary_key", "unique", "nullable"):
+                want = getattr(col, prop)
+                if want is not None:
+                    got = actual.get(prop)
+                    out.append(Assertion(f"column {col.name} {prop}", got == want,
+                                         _text(want), _text(got)))
     if body.repr is not None:
         reply = target.control("repr", {"model": body.model, "fields": dict(body.repr.fields)},
                                timeout)
@@ -229,6 +234,54 @@ def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Asser
         got = text if type(text) is str else "(not a string)"
         out.append(Assertion(f"repr({body.model}(...))", got == body.repr.equals,
                              body.repr.equals, got))
+
+
+_SQLITE_TYPES = (  # declared-type prefix → spec type, in match order
+    ("INT", "integer"), ("BIGINT", "integer"), ("SMALLINT", "integer"),
+    ("VARCHAR", "string"), ("NVARCHAR", "string"), ("CHAR", "string"), ("NCHAR", "string"),
+    ("TEXT", "text"), ("CLOB", "text"), ("BOOL", "boolean"), ("FLOAT", "float"),
+    ("REAL", "float"), ("DOUBLE", "float"), ("NUMERIC", "numeric"), ("DECIMAL", "numeric"),
+    ("DATETIME", "datetime"), ("TIMESTAMP", "datetime"), ("DATE", "date"), ("TIME", "time"),
+    ("JSON", "json"), ("BLOB", "blob"),
+)
+
+
+def sqlite_type(declared: str) -> tuple[str, int | None]:
+    """The spec type and length for a declared SQLite column type such as VARCHAR(80)."""
+    text = declared.strip().upper()
+    length = None
+    if (m := re.fullmatch(r"([A-Z ]+?)\s*\(\s*(\d+)\s*\)", text)) is not None:
+        text, length = m.group(1), int(m.group(2))
+    for prefix, name in _SQLITE_TYPES:
+        if text.startswith(prefix):
+            return name, length if name == "string" else None
+    return text.lower() or "none", length
+
+
+def _database_columns(target: Target, table: str, timeout: float) -> dict[str, dict[str, Any]]:
+    conn = open_untrusted_sqlite(target.database_copy(timeout), time.monotonic() + timeout)
+    try:
+        info = conn.execute(f"PRAGMA table_info({_ident(table)})").fetchall()
+        if not info:
+            raise _Stop("failed", f"table {table!r} is not in the app's database; were the "
+                                  "tables created (setup: create_tables)?")
+        unique: set[str] = set()
+        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({_ident(table)})"):
+            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({_ident(index)})")]
+            if is_unique and len(cols) == 1:
+                unique.add(cols[0])
+        pks = [row[1] for row in info if row[5]]
+        columns = {}
+        for _, name, declared, notnull, _default, pk in info:
+            kind, length = sqlite_type(declared or "")
+            columns[name] = {"type": kind, "length": length, "primary_key": bool(pk),
+                             "unique": name in unique or (bool(pk) and len(pks) == 1),
+                             "nullable": not notnull and not (pk and kind == "integer")}
+        return columns
+    except sqlite3.DatabaseError as e:
+        raise _Stop("failed", f"the app's database file is not usable: {e}") from e
+    finally:
+        conn.close()
 
 
 def _text(value: Any) -> str:

@@ -20,6 +20,7 @@ from grader.grading import ImageRef, grade
 from grader.report import safe_name, write_report
 from grader.results import GradeResult
 from grader.sandbox import remove_orphans
+from grader.terminal import printable
 
 MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "⏱"}
 
@@ -99,14 +100,14 @@ def summary(result: GradeResult) -> str:
              f"points ({result.status})"]
     if result.problem is not None:
         p = result.problem
-        lines.append(f"  {p.headline()}")
+        lines.append(f"  {printable(p.headline())}")
         if p.text:
-            lines.append(f"      {p.text.strip()}")
+            lines.append(f"      {printable(p.text.strip())}")
     for c in result.checks:
         mark = "✓" if c.status == "passed" else MARKS.get(c.status, "✗")
         lines.append(f"  {mark} {c.name}  [{c.points:g}/{c.max_points:g}]")
         if c.status != "passed" and result.problem is None:
-            lines.append(f"      {c.message[:300]}")
+            lines.append(f"      {printable(c.message[:300])}")
             if c.hint:
                 lines.append(f"      hint: {c.hint}")
     lines.append(f"report: {result.report}")

@@ -268,6 +268,16 @@ def serve_app(agent: Agent) -> Any:
     return server
 
 
+def start_serving(server: Any) -> None:
+    try:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    except RuntimeError as e:  # no thread left: the app used up the process limit
+        raise LoadError({"type": "ResourceError",
+                         "message": f"the app's server could not start ({e}); the code "
+                                    "started too many processes or threads while loading"}
+                        ) from e
+
+
 def control_loop(agent: Agent, conn: socket.socket, server: Any) -> None:
     reader = conn.makefile("rb")
     writer = conn.makefile("wb")
@@ -283,13 +293,13 @@ def control_loop(agent: Agent, conn: socket.socket, server: Any) -> None:
             if op is None:
                 raise LoadError({"type": "AgentError", "message": "unknown op"})
             result = op(**request.get("args", {}))
+            if request.get("op") == "load":
+                start_serving(server)
             reply: dict[str, Any] = {"ok": True, "result": result}
         except LoadError as e:
             reply = {"ok": False, "error": e.info}
         except Exception as e:
             reply = {"ok": False, "error": describe(e, str(request.get("op")))}
-        if request.get("op") == "load" and reply["ok"]:
-            threading.Thread(target=server.serve_forever, daemon=True).start()
         writer.write(json.dumps(reply, default=str).encode() + b"\n")
         writer.flush()
 

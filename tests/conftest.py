@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,7 +40,9 @@ def sandbox_image(docker_client: docker.DockerClient) -> ImageRef:
 
 
 def _leftovers(client: docker.DockerClient) -> list[str]:
-    return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
+    """This test process's sandbox containers (others may share the engine)."""
+    mine = f"grade.owner={socket.gethostname()}:{os.getpid()}"
+    return [c.name for c in client.containers.list(all=True, filters={"label": [LABEL, mine]})]
 
 
 @pytest.fixture
