@@ -18,7 +18,7 @@ import flask
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from grader.checks import CheckOutcome, TargetGone, TargetTimeout, run_check
+from grader.checks import CheckOutcome, TargetGone, TargetTimeout, run_check, sqlite_type
 from grader.httpclient import AppClient
 from grader.results import score_check
 from grader.spec import Check, load_exercise
@@ -293,8 +293,17 @@ MODEL_CHECK = """\
     """
 
 
-def model_target(tmp_path: Path, **replies: Any) -> FakeTarget:
-    return FakeTarget(str(tmp_path / "no-app.sock"), tmp_path, replies)
+GOOD_DDL = ("CREATE TABLE user (id INTEGER NOT NULL, username VARCHAR(80) NOT NULL, "
+            "PRIMARY KEY (id), UNIQUE (username))")
+
+
+def model_target(tmp_path: Path, ddl: str = GOOD_DDL, **replies: Any) -> FakeTarget:
+    """Canned agent replies, and a real SQLite database made from *ddl*."""
+    path = tmp_path / "model.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(ddl)
+    conn.close()
+    return FakeTarget(str(tmp_path / "no-app.sock"), tmp_path, replies, database=path)
 
 
 def test_a_model_that_matches(tmp_path: Path) -> None:
@@ -306,30 +315,70 @@ def test_a_model_that_matches(tmp_path: Path) -> None:
                            ("column username nullable", True)]
 
 
-@pytest.mark.parametrize(("change", "failing", "expected", "actual"), [
+@pytest.mark.parametrize(("ddl", "failing", "expected", "actual"), [
     # a longer string
-    ({"length": 120}, "column username length", "80", "120"),
+    ("CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(120) NOT NULL UNIQUE)",
+     "column username length", "80", "120"),
     # no unique constraint
-    ({"unique": False}, "column username unique", "true", "false"),
+    ("CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(80) NOT NULL)",
+     "column username unique", "true", "false"),
     # nullable
-    ({"nullable": True}, "column username nullable", "false", "true"),
+    ("CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(80) UNIQUE)",
+     "column username nullable", "false", "true"),
     # a different type
-    ({"type": "text", "length": None}, "column username type", "string", "text"),
+    ("CREATE TABLE user (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE)",
+     "column username type", "string", "text"),
+    # unique only together with another column is not unique
+    ("CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(80) NOT NULL, "
+     "org INTEGER, UNIQUE (username, org))", "column username unique", "true", "false"),
 ])
-def test_a_model_column_that_differs(tmp_path: Path, change: dict[str, Any], failing: str,
+def test_a_model_column_that_differs(tmp_path: Path, ddl: str, failing: str,
                                      expected: str, actual: str) -> None:
-    columns = [USER_COLUMNS[0], USER_COLUMNS[1] | change]
-    replies = {"models": models_reply({"User": {"table": "user", "columns": columns}})}
-    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, **replies))
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, ddl,
+                                                               models=GOOD_MODELS))
     assert out.status == "failed"
     bad = [a for a in out.assertions if not a.passed]
     assert [(a.label, a.expected, a.actual) for a in bad][0] == (failing, expected, actual)
 
 
+def test_the_agents_column_claims_are_not_trusted(tmp_path: Path) -> None:
+    # the agent claims String(80)/unique/not null; the database says TEXT, nullable
+    ddl = "CREATE TABLE user (id INTEGER PRIMARY KEY, username TEXT)"
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, ddl,
+                                                               models=GOOD_MODELS))
+    assert out.status == "failed"
+    assert [a.label for a in out.assertions if not a.passed] == [
+        "column username type", "column username length", "column username unique",
+        "column username nullable"]
+
+
+def test_a_table_missing_from_the_database(tmp_path: Path) -> None:
+    out = run(parse_check(tmp_path, MODEL_CHECK),
+              model_target(tmp_path, "CREATE TABLE other (id INTEGER)", models=GOOD_MODELS))
+    assert out.status == "failed"
+    assert "create_tables" in out.message
+
+
+@pytest.mark.parametrize(("declared", "kind", "length"), [
+    ("INTEGER", "integer", None),        # SQLAlchemy's Integer
+    ("VARCHAR(80)", "string", 80),       # String(80)
+    ("VARCHAR", "string", None),         # String() without a length
+    ("varchar ( 12 )", "string", 12),    # spacing and case do not matter
+    ("TEXT", "text", None),
+    ("BOOLEAN", "boolean", None),
+    ("DATETIME", "datetime", None),
+    ("NUMERIC(10, 2)", "numeric", None),  # precision is not a length
+    ("", "none", None),                  # SQLite allows no declared type
+])
+def test_sqlite_type(declared: str, kind: str, length: int | None) -> None:
+    assert sqlite_type(declared) == (kind, length)
+
+
 def test_a_missing_column_and_a_wrong_table(tmp_path: Path) -> None:
     replies = {"models": models_reply({"User": {"table": "users",
                                                 "columns": USER_COLUMNS[:1]}})}
-    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, **replies))
+    ddl = "CREATE TABLE users (id INTEGER PRIMARY KEY)"
+    out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, ddl, **replies))
     assert out.status == "failed"
     assert labels(out) == [("model User exists", True), ("table name", False),
                            ("column username exists", False)]
