@@ -26,7 +26,6 @@ from grader.spec import (
     DatabaseCheck,
     HttpCheck,
     ModelCheck,
-    Request,
     substitute,
 )
 
@@ -159,10 +158,6 @@ def _render_json(value: Any, variables: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: _render_json(v, variables) for k, v in value.items()}
     return value
-
-
-def describe_request(req: Request) -> str:
-    return f"{req.method} {req.path}"
 
 
 # -- models --------------------------------------------------------------------

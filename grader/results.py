@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from grader.checks import CheckOutcome, CheckStatus
 from grader.expect import Assertion
-from grader.spec import Check, Exercise
+from grader.spec import Check
 
 Status = Literal["passed", "failed", "error", "timeout"]
 HIDDEN_MESSAGE = "hidden check: its expectations are not shown"
@@ -137,7 +137,3 @@ def overall_status(results: tuple[CheckResult, ...], max_score: float,
 
 def total(results: tuple[CheckResult, ...]) -> float:
     return round(sum(r.points for r in results), 2)
-
-
-def exercise_max(exercise: Exercise) -> float:
-    return round(exercise.max_score, 2)
