@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 
 import click
 
-from grader import catalog, engine, image
+from grader import catalog, ci, engine, image, scaffold, selftest, specsource, validate
 from grader.errors import GraderError, SubmissionPathError
-from grader.grading import ImageRef, grade
+from grader.grading import ImageRef
 from grader.report import safe_name, write_report
 from grader.results import GradeResult
 from grader.sandbox import remove_orphans
@@ -55,25 +55,95 @@ def show(exercise: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("grade-reports"),
               show_default=True, help="Where the HTML and JSON reports go.")
-def submit(exercise: str, path: Path, as_json: bool, report_dir: Path) -> None:
+@click.option("--sandbox", type=click.Choice(["docker", "process"]), default="docker",
+              envvar="GRADE_SANDBOX", show_default=True,
+              help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
+def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
+           sandbox: ci.SandboxKind) -> None:
     """Grade PATH (a .py file or a folder) for EXERCISE."""
     ex = catalog.find(exercise)
     if not path.exists():
         raise SubmissionPathError(f"{path}: no such file or folder. Pass your app's .py file "
                                   "or the folder that holds it.")
-    client = engine.connect()
-    try:
-        remove_orphans(client)
-        info = image.ensure_image(client, progress=_progress)
-        result = grade(ex, path, client, ImageRef(info.tag, info.id))
-    finally:
-        client.close()
+    with ci.open_grader(sandbox, _progress) as grader:
+        result = grader.grade(ex, path)
     result = write_report(result, report_dir, f"{ex.id}-{safe_name(path.stem)}")
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         click.echo(summary(result))
     sys.exit(0 if result.status == "passed" else 1)
+
+
+@cli.command()
+@click.argument("exercise")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
+              help="Submissions graded at once [default: the number of CPUs].")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where the gradebook and reports go [default: grade-reports/EX].")
+@click.option("--force", is_flag=True, help="Grade again even what is already graded.")
+def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
+          force: bool) -> None:
+    """Grade a class: SUBMISSIONS holds one folder, .py or .zip per student."""
+    from grader import batch as batching  # multiprocessing: only when batch grading
+
+    ex = catalog.find(exercise)
+    if not submissions.is_dir():
+        raise SubmissionPathError(f"{submissions}: no such folder. Pass the folder that holds "
+                                  "one subfolder, .py file or .zip file per student.")
+    options = batching.BatchOptions(out or Path("grade-reports") / ex.id,
+                                    jobs or batching.default_jobs(), force)
+    students = batching.find_students(submissions, options.out)
+    client = engine.connect()
+    try:
+        remove_orphans(client)
+        info = image.ensure_image(client, progress=_progress)
+    finally:
+        client.close()
+    done = batching.run_batch(ex, students, ImageRef(info.tag, info.id), options)
+    click.echo("\n".join(printable(line) for line in batching.summary_lines(ex, done)))
+
+
+@cli.command()
+@click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, show_envvar=True, envvar="GRADE_CONFIG",
+              help="The repository's config file [default: ./grade.yaml].")
+@click.option("--min-score", callback=ci.min_score_option, metavar="POINTS|N%",
+              show_envvar=True, envvar="GRADE_MIN_SCORE",
+              help="Score every exercise needs [default: grade.yaml's, else full marks].")
+@click.option("--exercises", "source", metavar="PATH|URL", default=None,
+              help="The instructor's exercise catalogue [default: $GRADE_EXERCISES, else the "
+                   "installed package]. Anything but the package needs pinned hashes.")
+@click.option("--spec-sha256", "pins", multiple=True, metavar="EX=SHA256",
+              show_envvar=True, envvar="GRADE_SPEC_SHA256",
+              help="The published sha256 of EX's exercise.yaml (repeatable).")
+@click.option("--hashes", metavar="FILE|URL", default=None, show_envvar=True, envvar="GRADE_HASHES",
+              help="Published hashes (sha256sum */exercise.yaml); not in the student's repo.")
+@click.option("--sandbox", type=click.Choice(["docker", "process"]), default="docker",
+              show_envvar=True, envvar="GRADE_SANDBOX", show_default=True,
+              help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=Path("grade-reports"),
+              show_envvar=True, envvar="GRADE_REPORT_DIR", show_default=True,
+              help="Where the HTML/JSON reports and junit.xml go.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              show_envvar=True, envvar="GRADE_JUNIT",
+              help="JUnit XML file [default: REPORT_DIR/junit.xml].")
+def check(config: Path | None, min_score: ci.MinScore | None, source: str | None,
+          pins: tuple[str, ...], hashes: str | None, sandbox: ci.SandboxKind,
+          report_dir: Path, junit: Path | None) -> None:
+    """Grade every exercise the repository's grade.yaml names (for CI).
+
+    Each option can also be set by the environment variable it shows, which
+    is how the GitHub Action and the GitLab template pass them.
+    """
+    try:
+        parsed = dict(specsource.parse_pin(p) for p in pins)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--spec-sha256") from e
+    options = ci.CheckOptions(config, min_score, specsource.SpecSource(source, parsed), hashes,
+                              sandbox, report_dir, junit)
+    sys.exit(ci.run(options, click.echo, _progress))
 
 
 @cli.group("image")
@@ -93,6 +163,70 @@ def image_build(rebuild: bool, base: str | None) -> None:
     finally:
         client.close()
     click.echo(f"sandbox image ready: {info.tag} ({info.id[:19]}, base {info.base})")
+
+
+@cli.command("validate")
+@click.argument("target", required=False, metavar="[EX|PATH]")
+def validate_cmd(target: str | None) -> None:
+    """Check every spec (or one exercise, spec or folder); print each problem."""
+    results = validate.validate_all(validate.find_specs(target))
+    problems = [p for v in results for p in v.problems]
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        bad = sum(1 for v in results if not v.ok)
+        click.echo(f"{len(problems)} problem(s) in {bad} of {len(results)} spec(s)", err=True)
+        sys.exit(2)
+    click.echo(f"ok: {len(results)} spec(s) valid")
+
+
+@cli.command("new")
+@click.argument("exercise_id", metavar="EX")
+@click.option("--title", required=True, help="The exercise's title, e.g. 'Hello route'.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="The catalogue folder [default: $GRADE_EXERCISES, else "
+              "./exercises].")
+def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
+    """Create exercise EX: spec, solution, starter, README and a first mutant."""
+    folder = scaffold.new_exercise(exercise_id, title, directory or scaffold.default_directory())
+    click.echo(f"created {folder}/ (exercise.yaml, solution.py, starter.py, README.md, "
+               "mutants/)")
+    click.echo(f"next: edit them, then `grade validate {folder}` and `grade selftest {folder}`")
+
+
+@cli.command("selftest")
+@click.argument("target", required=False, metavar="[EX|PATH]")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the checks each mutant fails "
+              "beyond those it must.")
+@click.option("--sandbox", type=click.Choice(["docker", "process"]), default="docker",
+              envvar="GRADE_SANDBOX", show_default=True,
+              help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
+def selftest_cmd(target: str | None, verbose: bool, sandbox: ci.SandboxKind) -> None:
+    """Grade each exercise's solution, starter and mutants; fail if a spec lets one through."""
+    checked = validate.validate_all(validate.find_specs(target))
+    problems = [p for v in checked for p in v.problems]
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo("grade: error: the specs above have problems; fix them first", err=True)
+        sys.exit(2)
+    exercises = [v.exercise for v in checked if v.exercise is not None]
+    failed = []
+    with ci.open_grader(sandbox, _progress) as grader:
+        for ex in exercises:
+            click.echo(f"{ex.id} · {ex.title}")
+            result = selftest.run_selftest(
+                ex, grader.grade, selftest.load_mutants(ex),
+                on_verdict=lambda v: click.echo("\n".join(selftest.verdict_lines(
+                    v, verbose=verbose))))
+            click.echo("\n".join(selftest.result_lines(result)))
+            if not result.ok:
+                failed.append(ex.id)
+    if failed:
+        click.echo(f"selftest: {len(failed)} of {len(exercises)} exercise(s) failed: "
+                   + ", ".join(failed))
+        sys.exit(1)
+    click.echo(f"selftest: all {len(exercises)} exercise(s) passed")
 
 
 def summary(result: GradeResult) -> str:

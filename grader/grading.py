@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 
 from grader.checks import CheckStatus, TargetGone, TargetTimeout
+from grader.control import ControlClosed, ControlTimeout
 from grader.httpclient import AppClient
-from grader.plugin import GradingContext, run_checks
 from grader.results import (
     CheckResult,
     GradeResult,
@@ -27,8 +30,8 @@ from grader.results import (
     score_check,
     total,
 )
-from grader.sandbox import ControlClosed, ControlTimeout, Sandbox, SandboxRun
-from grader.spec import Exercise
+from grader.sandbox import Sandbox, SandboxRun
+from grader.spec import Exercise, Limits
 from grader.submission import stage
 
 MAX_DB_DUMP = 8 << 20
@@ -42,10 +45,32 @@ class ImageRef:
     id: str = ""
 
 
+class SandboxBackend(Protocol):
+    """What grading needs of a sandbox: :class:`Sandbox`, or ``--sandbox process``'s."""
+
+    run: SandboxRun
+
+    @property
+    def app_socket(self) -> str: ...
+
+    def __enter__(self) -> SandboxBackend: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def call(self, op: str, args: dict[str, Any] | None = None, *,
+             timeout: float) -> dict[str, Any]: ...
+
+    def wait_exit(self, timeout: float) -> int | None: ...
+
+
+# (staged submission folder, limits, labels) -> a sandbox not yet entered
+SandboxFactory = Callable[[Path, Limits, dict[str, str]], SandboxBackend]
+
+
 class SandboxTarget:
     """The checks' view of a loaded submission (see checks.Target)."""
 
-    def __init__(self, box: Sandbox, workdir: Path) -> None:
+    def __init__(self, box: SandboxBackend, workdir: Path) -> None:
         self._box = box
         self._workdir = workdir
         self._dump: bytes | None = None
@@ -88,24 +113,40 @@ class SandboxTarget:
             raise TargetGone("the app's database dump is not valid base64") from e
 
 
-def grade(exercise: Exercise, source: Path, client: docker.DockerClient, image: ImageRef
-          ) -> GradeResult:
-    """Grade the .py file or folder *source* for *exercise* in a fresh sandbox."""
+def grade(exercise: Exercise, source: Path, client: docker.DockerClient | None, image: ImageRef,
+          *, sandbox: SandboxFactory | None = None) -> GradeResult:
+    """Grade the .py file or folder *source* for *exercise* in a fresh sandbox.
+
+    *sandbox* makes the sandbox (default: a Docker :class:`Sandbox` from *client*
+    and *image*); ``--sandbox process`` passes its own.
+    """
     started = time.monotonic()
     deadline = started + exercise.limits.time
+    # pytest takes ~0.1 s to import: do it while the engine starts the sandbox.
+    preload = threading.Thread(target=importlib.import_module, args=("grader.plugin",),
+                               daemon=True)
+    preload.start()
     work = Path(tempfile.mkdtemp(prefix="grade-work-"))
     problem: Problem | None = None
     results: tuple[CheckResult, ...] = ()
     startup = checks_time = 0.0
     try:
         staged = stage(source, work / "submission")
-        box = Sandbox(client, image.tag, staged.folder, exercise.limits,
-                      labels={"grade.exercise": exercise.id})
+        labels = {"grade.exercise": exercise.id}
+        if sandbox is not None:
+            box = sandbox(staged.folder, exercise.limits, labels)
+        elif client is not None:
+            box = Sandbox(client, image.tag, staged.folder, exercise.limits, labels=labels)
+        else:
+            raise ValueError("grade() needs a Docker client or a sandbox factory")
         try:
             with box:
                 problem = _load(box, exercise, deadline)
                 startup = time.monotonic() - started
                 if problem is None:
+                    preload.join()
+                    from grader.plugin import GradingContext, run_checks
+
                     context = GradingContext(exercise, SandboxTarget(box, work), deadline)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
@@ -141,7 +182,7 @@ def grade(exercise: Exercise, source: Path, client: docker.DockerClient, image: 
     )
 
 
-def _load(box: Sandbox, exercise: Exercise, deadline: float) -> Problem | None:
+def _load(box: SandboxBackend, exercise: Exercise, deadline: float) -> Problem | None:
     timeout = min(exercise.limits.startup, deadline - time.monotonic())
     args = {"entry": list(exercise.entry), "create_tables": exercise.create_tables}
     try:
@@ -155,6 +196,24 @@ def _load(box: Sandbox, exercise: Exercise, deadline: float) -> Problem | None:
         return Problem("Exited", f"the app's process ended while loading (exit code {code}). "
                                  "Remove os._exit()/sys.exit() and similar calls that run when "
                                  "the file is imported.")
+    if reply["ok"]:
+        return _migrate(box, exercise, deadline) if exercise.migrate else None
+    return _problem_from(reply.get("error"))
+
+
+def _migrate(box: SandboxBackend, exercise: Exercise, deadline: float) -> Problem | None:
+    """Run the submission's migrations in the sandbox (``setup: {migrate: true}``)."""
+    timeout = min(exercise.limits.startup, deadline - time.monotonic())
+    try:
+        reply = box.call("migrate", {}, timeout=timeout)
+    except ControlTimeout:
+        return Problem("Timeout", f"running the migrations took longer than {timeout:.0f} s. "
+                                  "Look for an endless loop or a blocking call in "
+                                  "migrations/env.py or migrations/versions/.")
+    except ControlClosed:
+        code = box.wait_exit(2.0)
+        return Problem("Exited", f"the app's process ended while running the migrations "
+                                 f"(exit code {code}). Remove exit calls from the migrations.")
     if reply["ok"]:
         return None
     return _problem_from(reply.get("error"))

@@ -31,6 +31,12 @@ class GradingContext:
 
 CONTEXT = pytest.StashKey[GradingContext]()
 
+# Built-in plugins the spec items never use; loading them is most of pytest's start-up.
+UNUSED_PLUGINS = ("cacheprovider", "terminal", "logging", "warnings", "stepwise", "doctest",
+                  "junitxml", "pastebin", "legacypath", "tmpdir", "monkeypatch", "recwarn",
+                  "setuponly", "setupplan", "unittest", "debugging", "faulthandler",
+                  "threadexception", "unraisableexception", "skipping", "python")
+
 
 class CheckFailed(Exception):
     def __init__(self, outcome: CheckOutcome) -> None:
@@ -49,7 +55,8 @@ class SpecPlugin:
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector
                             ) -> pytest.Collector | None:
-        if file_path == self.context.exercise.spec_path:
+        # pytest hands over absolute paths; the spec may have been named relatively.
+        if file_path.resolve() == self.context.exercise.spec_path.resolve():
             return SpecFile.from_parent(parent, path=file_path)
         return None
 
@@ -97,12 +104,10 @@ def run_checks(context: GradingContext) -> dict[str, CheckOutcome]:
     with tempfile.TemporaryDirectory(prefix="grade-pytest-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        args = [
-            str(context.exercise.spec_path),
-            "-c", str(ini), "--rootdir", tmp, "--noconftest", "-p", "no:cacheprovider",
-            "-p", "no:terminal", "-p", "no:logging", "-p", "no:warnings", "-p", "no:stepwise",
-            "--capture=no",
-        ]
+        args = [str(context.exercise.spec_path), "-c", str(ini), "--rootdir", tmp,
+                "--noconftest", "--capture=no"]
+        for name in UNUSED_PLUGINS:
+            args += ["-p", f"no:{name}"]
         saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         try:

@@ -10,7 +10,6 @@ cannot write files that reach the host.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -27,20 +26,12 @@ import docker.errors
 import requests
 from docker.types import LogConfig, Ulimit
 
+from grader.control import ControlChannel, ControlClosed
 from grader.errors import SandboxError
 from grader.spec import Limits
 
 SANDBOX_UID = 10001
 LABEL = "grade.managed"
-MAX_CONTROL_REPLY = 16 << 20  # bytes; a database dump is the largest answer
-
-
-class ControlTimeout(Exception):
-    """The agent did not answer in time (the student's code is busy or stuck)."""
-
-
-class ControlClosed(Exception):
-    """The agent's connection closed: the container's process exited."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +57,7 @@ class Sandbox:
     run: SandboxRun = field(default_factory=SandboxRun)
     _dir: Path | None = None
     _container: Any = None
-    _ctl: socket.socket | None = None
-    _buffer: bytes = b""
+    _ctl: ControlChannel | None = None
 
     @property
     def app_socket(self) -> str:
@@ -131,9 +121,7 @@ class Sandbox:
         extra = sorted(p.name for p in self._dir.iterdir()) != ["app.sock", "ctl.sock"]
         if extra:
             raise SandboxError(f"unexpected files in the socket folder {self._dir}")
-        ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        ctl.connect(str(self._dir / "ctl.sock"))
-        self._ctl = ctl
+        self._ctl = ControlChannel(str(self._dir / "ctl.sock"))
 
     def _wait_for_agent(self, deadline: float) -> None:
         assert self._dir is not None
@@ -157,34 +145,7 @@ class Sandbox:
         """Send one control request; return the agent's reply as untrusted data."""
         if self._ctl is None:
             raise ControlClosed("no control connection")
-        message = json.dumps({"op": op, "args": args or {}}).encode() + b"\n"
-        deadline = time.monotonic() + timeout
-        try:
-            self._ctl.settimeout(timeout)
-            self._ctl.sendall(message)
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ControlTimeout(op)
-                self._ctl.settimeout(remaining)
-                chunk = self._ctl.recv(1 << 16)
-                if not chunk:
-                    raise ControlClosed(op)
-                self._buffer += chunk
-                if len(self._buffer) > MAX_CONTROL_REPLY:
-                    raise ControlClosed(f"{op}: the sandbox sent an oversized answer")
-        except TimeoutError as e:
-            raise ControlTimeout(op) from e
-        except (BrokenPipeError, ConnectionResetError) as e:
-            raise ControlClosed(op) from e
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        try:
-            reply = json.loads(line)
-        except ValueError as e:
-            raise ControlClosed(f"{op}: the sandbox sent something that is not JSON") from e
-        if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
-            raise ControlClosed(f"{op}: the sandbox sent a malformed answer")
-        return reply
+        return self._ctl.call(op, args, timeout)
 
     def wait_exit(self, timeout: float) -> int | None:
         """The container's exit code, if it stops within *timeout* seconds."""

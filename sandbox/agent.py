@@ -11,7 +11,9 @@ score itself. Its jobs are narrow:
    factory), optionally ``db.create_all()`` inside an app context, and serve it
    on ``app.sock``;
 3. answer ``models``, ``repr`` and ``dump_db`` so model checks can be compared
-   on the trusted side.
+   on the trusted side;
+4. on ``migrate`` (specs with ``setup: {migrate: true}``): run the submission's
+   Flask-Migrate migrations, as ``flask db upgrade`` would.
 
 Standard library plus the sandbox image's Flask packages only.
 """
@@ -109,7 +111,8 @@ class Agent:
             engine = db.engine
             if engine.dialect.name != "sqlite":
                 return {"dialect": str(engine.dialect.name), "data": None}
-            target = "/tmp/.grade-dump.sqlite"
+            # Next to WORKDIR (/tmp in the image), never in a /tmp shared with other runs.
+            target = os.path.join(os.path.dirname(WORKDIR), ".grade-dump.sqlite")
             if os.path.exists(target):
                 os.unlink(target)
             raw = engine.raw_connection()
@@ -127,6 +130,36 @@ class Agent:
         with open(target, "rb") as fh:
             data = base64.b64encode(fh.read()).decode("ascii")
         return {"dialect": "sqlite", "data": data}
+
+    def op_migrate(self) -> dict[str, Any]:
+        """Upgrade the app's database to the submission's latest migration."""
+        db = self._db()
+        config = self.app.extensions.get("migrate")
+        if config is None:
+            raise LoadError({"type": "NoMigrate",
+                             "message": "the app does not set up Flask-Migrate; add "
+                                        "`migrate = Migrate(app, db)` after creating `db`"})
+        directory = str(config.directory)
+        if not os.path.isfile(os.path.join(directory, "env.py")):
+            raise LoadError({"type": "NoMigrations",
+                             "message": f"the submission has no migrations ({directory}/env.py "
+                                        "is missing). Run `flask db init` and `flask db migrate`"
+                                        f" and hand in the {directory}/ folder with your app."})
+        import flask_migrate
+        import sqlalchemy
+
+        # flask_migrate.upgrade reports a failure by sys.exit(1); the function it
+        # wraps raises the real error, which is what the student needs to see.
+        upgrade = getattr(flask_migrate.upgrade, "__wrapped__", flask_migrate.upgrade)
+        try:
+            with self.app.app_context():
+                upgrade(directory=directory)
+                tables = sorted(sqlalchemy.inspect(db.engine).get_table_names())
+        except BaseException as e:  # noqa: B036 - migration scripts are student code
+            info = describe(e, "running the migrations")
+            info["message"] = f"`flask db upgrade` failed: {info['message']}"
+            raise LoadError(info) from e
+        return {"directory": directory, "tables": [str(t) for t in tables]}
 
     def _db(self) -> Any:
         if self.app is None:
@@ -282,7 +315,7 @@ def control_loop(agent: Agent, conn: socket.socket, server: Any) -> None:
     reader = conn.makefile("rb")
     writer = conn.makefile("wb")
     ops = {"load": agent.op_load, "models": agent.op_models, "repr": agent.op_repr,
-           "dump_db": agent.op_dump_db}
+           "dump_db": agent.op_dump_db, "migrate": agent.op_migrate}
     while True:
         line = reader.readline(MAX_REQUEST)
         if not line:
@@ -305,6 +338,12 @@ def control_loop(agent: Agent, conn: socket.socket, server: Any) -> None:
 
 
 def main() -> None:
+    # The image uses the defaults; `--sandbox process` runs without a container and
+    # points these at its own folders.
+    global SOCK_DIR, SUBMISSION, WORKDIR
+    SOCK_DIR = os.environ.get("GRADE_SOCK_DIR", SOCK_DIR)
+    SUBMISSION = os.environ.get("GRADE_SUBMISSION", SUBMISSION)
+    WORKDIR = os.environ.get("GRADE_WORKDIR", WORKDIR)
     agent = Agent()
     server = serve_app(agent)
     ctl_path = os.path.join(SOCK_DIR, "ctl.sock")

@@ -16,6 +16,8 @@ from grader.results import CheckResult, GradeResult, Problem
 SUBMISSION = Path(__file__).resolve().parent / "submissions" / "ex01_factory" / "app.py"
 NO_DOCKER = "unix:///nonexistent.sock"
 
+SHIPPED_IDS = [f"ex0{n}" for n in range(1, 9)]
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -51,7 +53,7 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = grade(capsys, "list")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert [line.split()[0] for line in lines] == ["ex01", "ex02", "ex03", "ex04"]
+    assert [line.split()[0] for line in lines] == SHIPPED_IDS
     assert "Hello route" in lines[0] and "5 points" in lines[0]
 
 
@@ -82,7 +84,7 @@ def test_an_unknown_exercise_exits_2_with_the_list(capsys: pytest.CaptureFixture
     code, out, err = grade(capsys, *argv)
     assert code == 2 and out == ""
     assert "unknown exercise 'ex99'" in err
-    assert "Available: ex01, ex02, ex03, ex04" in err
+    assert "Available: ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08" in err
 
 
 def test_a_missing_path_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,

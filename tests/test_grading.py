@@ -14,7 +14,9 @@ from pathlib import Path
 import docker
 import pytest
 
+from grader.grading import ImageRef, grade
 from grader.results import GradeResult
+from grader.spec import load_exercise
 
 from .conftest import EXERCISES, ROOT, SUBMISSIONS
 
@@ -156,3 +158,14 @@ def test_interrupt_removes_the_container(docker_client: docker.DockerClient,
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert docker_client.containers.list(all=True, filters=mine) == []
+
+
+def test_a_spec_named_by_a_relative_path(docker_client: docker.DockerClient,
+                                         sandbox_image: ImageRef,
+                                         no_leftover_containers: None,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytest collects absolute paths; a relative spec path once made every check "not run"
+    monkeypatch.chdir(ROOT)
+    exercise = load_exercise(Path("exercises/ex01/exercise.yaml"))
+    result = grade(exercise, Path("exercises/ex01/solution.py"), docker_client, sandbox_image)
+    assert result.status == "passed"

@@ -1,0 +1,9 @@
+# Mutant: the greeting misses its comma.
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def hello():
+    return "Hello Flask World!"

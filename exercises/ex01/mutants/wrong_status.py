@@ -1,0 +1,9 @@
+# Mutant: the right text, the wrong status.
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def hello():
+    return "Hello, Flask World!", 201

@@ -1,0 +1,35 @@
+# Mutant: POST trusts its input: no 400 for a missing or wrong title.
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+BOOKS = {
+    1: {"id": 1, "title": "Flask Web Development", "author": "Miguel Grinberg"},
+    2: {"id": 2, "title": "Fluent Python", "author": "Luciano Ramalho"},
+}
+
+
+@app.get("/api/books")
+def list_books():
+    return jsonify(list(BOOKS.values()))
+
+
+@app.get("/api/books/<int:book_id>")
+def get_book(book_id):
+    book = BOOKS.get(book_id)
+    if book is None:
+        return jsonify(error="book not found"), 404
+    return jsonify(book)
+
+
+@app.post("/api/books")
+def add_book():
+    data = request.get_json(silent=True)
+    title, author = data.get("title"), data.get("author")
+    book = {"id": max(BOOKS, default=0) + 1, "title": title, "author": author}
+    BOOKS[book["id"]] = book
+    return jsonify(book), 201
+
+
+if __name__ == "__main__":
+    app.run(debug=True)
