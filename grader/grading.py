@@ -183,40 +183,35 @@ def grade(exercise: Exercise, source: Path, client: docker.DockerClient | None, 
 
 
 def _load(box: SandboxBackend, exercise: Exercise, deadline: float) -> Problem | None:
-    timeout = min(exercise.limits.startup, deadline - time.monotonic())
     args = {"entry": list(exercise.entry), "create_tables": exercise.create_tables}
-    try:
-        reply = box.call("load", args, timeout=timeout)
-    except ControlTimeout:
-        return Problem("Timeout", f"loading the app took longer than {timeout:.0f} s. Look for "
-                                  "an endless loop or a blocking call (input(), a server, "
-                                  "sleep) that runs at import time.")
-    except ControlClosed:
-        code = box.wait_exit(2.0)
-        return Problem("Exited", f"the app's process ended while loading (exit code {code}). "
-                                 "Remove os._exit()/sys.exit() and similar calls that run when "
-                                 "the file is imported.")
-    if reply["ok"]:
-        return _migrate(box, exercise, deadline) if exercise.migrate else None
-    return _problem_from(reply.get("error"))
+    problem = _setup_step(
+        box, "load", args, exercise, deadline,
+        slow="loading the app took longer than {timeout:.0f} s. Look for an endless loop or "
+             "a blocking call (input(), a server, sleep) that runs at import time.",
+        exited="the app's process ended while loading (exit code {code}). Remove "
+               "os._exit()/sys.exit() and similar calls that run when the file is imported.")
+    if problem is None and exercise.migrate:
+        # Run the submission's migrations in the sandbox (``setup: {migrate: true}``).
+        return _setup_step(
+            box, "migrate", {}, exercise, deadline,
+            slow="running the migrations took longer than {timeout:.0f} s. Look for an "
+                 "endless loop or a blocking call in migrations/env.py or migrations/versions/.",
+            exited="the app's process ended while running the migrations (exit code {code}). "
+                   "Remove exit calls from the migrations.")
+    return problem
 
 
-def _migrate(box: SandboxBackend, exercise: Exercise, deadline: float) -> Problem | None:
-    """Run the submission's migrations in the sandbox (``setup: {migrate: true}``)."""
+def _setup_step(box: SandboxBackend, op: str, args: dict[str, Any], exercise: Exercise,
+                deadline: float, *, slow: str, exited: str) -> Problem | None:
+    """One step that must succeed before the checks run; its failure is the Problem."""
     timeout = min(exercise.limits.startup, deadline - time.monotonic())
     try:
-        reply = box.call("migrate", {}, timeout=timeout)
+        reply = box.call(op, args, timeout=timeout)
     except ControlTimeout:
-        return Problem("Timeout", f"running the migrations took longer than {timeout:.0f} s. "
-                                  "Look for an endless loop or a blocking call in "
-                                  "migrations/env.py or migrations/versions/.")
+        return Problem("Timeout", slow.format(timeout=timeout))
     except ControlClosed:
-        code = box.wait_exit(2.0)
-        return Problem("Exited", f"the app's process ended while running the migrations "
-                                 f"(exit code {code}). Remove exit calls from the migrations.")
-    if reply["ok"]:
-        return None
-    return _problem_from(reply.get("error"))
+        return Problem("Exited", exited.format(code=box.wait_exit(2.0)))
+    return None if reply["ok"] else _problem_from(reply.get("error"))
 
 
 def _problem_from(error: Any) -> Problem:
