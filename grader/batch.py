@@ -41,6 +41,7 @@ from typing import Any, TextIO
 import jinja2
 
 from grader import engine, intake, report
+from grader.atomic import atomic_write
 from grader.batchworker import (
     ENGINE_ERRORS,
     Cancelled,
@@ -310,7 +311,7 @@ class OutputFolder:
             raise UsageError(f"{out} holds results of {stored.get('exercise') or 'another'} "
                              f"exercise, not {self.exercise.id}; pass another folder with "
                              "--out")
-        report.atomic_write(manifest, json.dumps({"exercise": self.exercise.id,
+        atomic_write(manifest, json.dumps({"exercise": self.exercise.id,
                                                   "format": 1}) + "\n")
         return out
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import jinja2
 
+from grader.atomic import atomic_write
 from grader.gradebook import REPORT_FILE, STUDENTS, Row
-from grader.report import atomic_write
 from grader.spec import Exercise
 
 CHART_WIDTH = 640

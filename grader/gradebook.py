@@ -19,17 +19,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import jinja2
 
-from grader.report import atomic_write, render_html
+from grader.atomic import AtomicFile, atomic_write
+from grader.report import render_html
 from grader.results import GradeResult, Problem, Status, Timings
 
 STUDENTS = "students"
@@ -261,8 +258,8 @@ class GradebookWriter:
         self._checks = check_names
         self._csv_path = out / "gradebook.csv"
         self._json_path = out / "gradebook.json"
-        self._csv = _AtomicFile(self._csv_path)
-        self._json = _AtomicFile(self._json_path)
+        self._csv = AtomicFile(self._csv_path)
+        self._json = AtomicFile(self._json_path)
         self._writer = csv.writer(self._csv.fh, lineterminator="\n")
         self._writer.writerow(csv_header(check_names))
         self._json.fh.write("[")
@@ -282,32 +279,6 @@ class GradebookWriter:
     def abort(self) -> None:
         self._csv.abort()
         self._json.abort()
-
-
-class _AtomicFile:
-    """A file written through a temporary name and renamed into place on commit."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        fd, self._tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        self.fh: IO[str] = open(fd, "w", encoding="utf-8", newline="")
-
-    def commit(self) -> None:
-        self.fh.close()
-        os.replace(self._tmp, self.path)
-
-    def abort(self) -> None:
-        self.fh.close()
-        with _quietly():
-            os.unlink(self._tmp)
-
-
-@contextmanager
-def _quietly() -> Iterator[None]:
-    try:
-        yield
-    except FileNotFoundError:
-        pass  # already renamed or removed
 
 
 def _dumps(data: dict[str, Any]) -> str:

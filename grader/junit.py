@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.report import atomic_write
+from grader.atomic import atomic_write
 from grader.results import CheckResult, GradeResult
 
 if TYPE_CHECKING:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import jinja2
 
+from grader.atomic import atomic_write
 from grader.expect import Assertion
 from grader.resources import data_path
 from grader.results import GradeResult
@@ -86,15 +85,3 @@ def write_report(result: GradeResult, directory: Path, stem: str) -> GradeResult
                                "graded_at": result.graded_at}
     atomic_write(directory / f"{stem}.json", json.dumps(data, indent=2, ensure_ascii=False))
     return result
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
