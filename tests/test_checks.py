@@ -10,39 +10,22 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import flask
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from grader.checks import CheckOutcome, TargetGone, TargetTimeout, run_check, sqlite_type
 from grader.httpclient import AppClient
 from grader.results import score_check
 from grader.spec import Check, load_exercise
 
+from .unixservers import serve_wsgi
+
 # -- the fake submission -------------------------------------------------------------
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serve_wsgi(app: Any, sock: Path) -> Iterator[str]:
-    server = make_server(f"unix://{sock}", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield str(sock)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def make_app(release: threading.Event) -> flask.Flask:

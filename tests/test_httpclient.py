@@ -4,62 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
-import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import flask
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response as BaseResponse
 
 from grader import httpclient
 from grader.httpclient import AppClient, AppUnreachable, RequestTimeout, Response
 
-
-class QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serve_wsgi(app: Any, sock: Path) -> Iterator[str]:
-    """Serve *app* on the unix socket *sock* in a thread (threaded, HTTP/1.1)."""
-    server = make_server(f"unix://{sock}", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield str(sock)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@contextmanager
-def serve_raw(handle: Callable[[socket.socket], None], sock: Path) -> Iterator[str]:
-    """A unix-socket server that hands each connection to *handle*."""
-
-    class Handler(socketserver.BaseRequestHandler):
-        def handle(self) -> None:
-            handle(self.request)
-
-    server = socketserver.ThreadingUnixStreamServer(str(sock), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield str(sock)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+from .unixservers import serve_raw, serve_wsgi
 
 
 def make_app(release: threading.Event) -> flask.Flask:
