@@ -29,8 +29,9 @@ from pathlib import Path
 
 import docker
 
-from grader import catalog, engine, image
-from grader.batch import default_jobs
+from grader.batch.run import default_jobs
+from grader.sandbox import engine, image
+from grader.spec import catalog
 
 HERE = Path(__file__).resolve().parent
 NAIVE_TEST = HERE / "naive_test_ex02.py"

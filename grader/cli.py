@@ -14,13 +14,17 @@ from typing import Any, NoReturn
 
 import click
 
-from grader import catalog, ci, engine, image, scaffold, selftest, specsource, validate
+from grader.authoring import scaffold, selftest, validate
+from grader.ci import run as ci
+from grader.common.text import printable
 from grader.errors import GraderError, SubmissionPathError
-from grader.grading import ImageRef
-from grader.report import safe_name, write_report
-from grader.results import GradeResult
-from grader.sandbox import remove_orphans
-from grader.terminal import printable
+from grader.grading.run import ImageRef
+from grader.grading.scoring import GradeResult
+from grader.reports.html import safe_name, write_report
+from grader.sandbox import engine, image
+from grader.sandbox.container import remove_orphans
+from grader.spec import catalog
+from grader.spec import pinned as specsource
 
 MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "⏱"}
 
@@ -86,7 +90,7 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
 def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
           force: bool) -> None:
     """Grade a class: SUBMISSIONS holds one folder, .py or .zip per student."""
-    from grader import batch as batching  # multiprocessing: only when batch grading
+    from grader.batch import run as batching  # multiprocessing: only when batch grading
 
     ex = catalog.find(exercise)
     if not submissions.is_dir():

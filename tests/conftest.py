@@ -10,11 +10,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader import catalog, engine, image
 from grader.errors import DockerUnavailable
-from grader.grading import ImageRef, grade
-from grader.results import GradeResult
-from grader.sandbox import LABEL
+from grader.grading.run import ImageRef, grade
+from grader.grading.scoring import GradeResult
+from grader.sandbox import engine, image
+from grader.sandbox.container import LABEL
+from grader.spec import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.atomic import AtomicFile, atomic_write
+from grader.common.atomic import AtomicFile, atomic_write
 
 
 @pytest.mark.parametrize(("umask", "mode"), [

@@ -28,17 +28,18 @@ from typing import Any
 import docker
 import pytest
 
-from grader import catalog, report
-from grader.batch import BatchOptions, OutputFolder, find_students, run_batch
-from grader.batchworker import grade_entry
-from grader.checks import TargetGone
+from grader.batch.run import BatchOptions, OutputFolder, find_students, run_batch
+from grader.batch.worker import grade_entry
 from grader.errors import UsageError
-from grader.gradebook import save
-from grader.grading import ImageRef, grade
-from grader.plugin import GradingContext, run_checks
-from grader.results import GradeResult
-from grader.spec import Exercise
-from grader.submission import stage
+from grader.grading.checks import TargetGone
+from grader.grading.pytest_plugin import GradingContext, run_checks
+from grader.grading.run import ImageRef, grade
+from grader.grading.scoring import GradeResult
+from grader.grading.staging import stage
+from grader.reports import html as report
+from grader.reports.gradebook import save
+from grader.spec import catalog
+from grader.spec.exercise import Exercise
 
 from .conftest import EXERCISES, ROOT, SUBMISSIONS
 

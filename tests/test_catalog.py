@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import catalog
+from grader.common.resources import data_path
 from grader.errors import ExerciseNotFound, SpecError, UsageError
-from grader.resources import data_path
+from grader.spec import catalog
 
 SHIPPED = data_path("exercises")
 

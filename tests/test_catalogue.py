@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 import yaml
 
-from grader import catalog
+from grader.authoring.selftest import load_mutants
 from grader.errors import SpecError
-from grader.results import GradeResult
-from grader.selftest import load_mutants
-from grader.spec import load_exercise
+from grader.grading.scoring import GradeResult
+from grader.spec import catalog
+from grader.spec.exercise import load_exercise
 
 from .conftest import EXERCISES
 

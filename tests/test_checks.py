@@ -16,10 +16,10 @@ from typing import Any
 import flask
 import pytest
 
-from grader.checks import CheckOutcome, TargetGone, TargetTimeout, run_check, sqlite_type
-from grader.httpclient import AppClient
-from grader.results import score_check
-from grader.spec import Check, load_exercise
+from grader.grading.checks import CheckOutcome, TargetGone, TargetTimeout, run_check, sqlite_type
+from grader.grading.http_client import AppClient
+from grader.grading.scoring import score_check
+from grader.spec.exercise import Check, load_exercise
 
 from .unixservers import serve_wsgi
 

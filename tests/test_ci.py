@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from grader import ci
+from grader.ci import run as ci
 from grader.errors import SpecError, SubmissionPathError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import report
-from grader.classreport import (
+from grader.grading.scoring import Problem, Timings
+from grader.reports import html as report
+from grader.reports.class_summary import (
     CHART_HEIGHT,
     CHART_MARGIN,
     ClassStats,
@@ -18,8 +19,7 @@ from grader.classreport import (
     score_bins,
     write_summary,
 )
-from grader.gradebook import Previous, make_row
-from grader.results import Problem, Timings
+from grader.reports.gradebook import Previous, make_row
 
 from .test_gradebook import make_result
 

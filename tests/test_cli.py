@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.resources import data_path
-from grader.results import CheckResult, GradeResult, Problem
+from grader.common.resources import data_path
+from grader.grading.scoring import CheckResult, GradeResult, Problem
 
 SUBMISSION = Path(__file__).resolve().parent / "submissions" / "ex01_factory" / "app.py"
 NO_DOCKER = "unix:///nonexistent.sock"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from grader.expect import check_response, extract, json_subset, short
-from grader.httpclient import Response
-from grader.spec import Expect, Extract
+from grader.grading.compare import check_response, extract, json_subset, short
+from grader.grading.http_client import Response
+from grader.spec.exercise import Expect, Extract
 
 
 def resp(body: bytes | str = b"", status: int = 200,

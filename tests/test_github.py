@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from grader import github
-from grader.results import Problem
+from grader.grading.scoring import Problem
+from grader.reports import github
 
 from .test_junit import CHECKS, _check, _verdict
 

@@ -10,9 +10,18 @@ from typing import Any
 
 import pytest
 
-from grader import gradebook, report
-from grader.gradebook import GradebookWriter, Previous, Row, gradescope, load_row, make_row, save
-from grader.results import HIDDEN_MESSAGE, CheckResult, GradeResult, Problem, Timings
+from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult, Problem, Timings
+from grader.reports import gradebook
+from grader.reports import html as report
+from grader.reports.gradebook import (
+    GradebookWriter,
+    Previous,
+    Row,
+    gradescope,
+    load_row,
+    make_row,
+    save,
+)
 
 CHECKS = ("greets Alice", "greets anyone (hidden)", "404 without a name")
 

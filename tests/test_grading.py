@@ -14,9 +14,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader.grading import ImageRef, grade
-from grader.results import GradeResult
-from grader.spec import load_exercise
+from grader.grading.run import ImageRef, grade
+from grader.grading.scoring import GradeResult
+from grader.spec.exercise import load_exercise
 
 from .conftest import EXERCISES, ROOT, SUBMISSIONS
 

@@ -28,11 +28,11 @@ from typing import Literal
 import docker
 import pytest
 
-from grader import catalog
 from grader.cli import summary
-from grader.report import render_html
-from grader.results import GradeResult, Status
-from grader.sandbox import LABEL
+from grader.grading.scoring import GradeResult, Status
+from grader.reports.html import render_html
+from grader.sandbox.container import LABEL
+from grader.spec import catalog
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 EXERCISES = Path(__file__).resolve().parent.parent / "exercises"

@@ -14,8 +14,8 @@ import flask
 import pytest
 from werkzeug.wrappers import Response as BaseResponse
 
-from grader import httpclient
-from grader.httpclient import AppClient, AppUnreachable, RequestTimeout, Response
+from grader.grading import http_client as httpclient
+from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout, Response
 
 from .unixservers import serve_raw, serve_wsgi
 

@@ -12,8 +12,9 @@ import docker
 import docker.errors
 import pytest
 
+from grader.common.resources import data_path
 from grader.errors import ImageBuildError
-from grader.image import (
+from grader.sandbox.image import (
     DEFAULT_MIRROR,
     SANDBOX_FILES,
     ImageInfo,
@@ -26,7 +27,6 @@ from grader.image import (
     parse_probe,
     wheel_cache_key,
 )
-from grader.resources import data_path
 
 X86 = PythonTarget(version="3.11", machine="x86_64", glibc="2.36")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import intake
+from grader.batch import intake
+from grader.batch.intake import Entry, Rejected, discover, unpack
 from grader.errors import SubmissionPathError
-from grader.intake import Entry, Rejected, discover, unpack
 
 APP = "from flask import Flask\napp = Flask(__name__)\n"
 Member = str | bytes | tuple[str, int]  # content, or (symlink target, S_IFLNK)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import junit
-from grader.ci import Verdict
-from grader.expect import Assertion
-from grader.results import CheckResult, GradeResult, Problem, Status, Timings
+from grader.ci.run import Verdict
+from grader.grading.compare import Assertion
+from grader.grading.scoring import CheckResult, GradeResult, Problem, Status, Timings
+from grader.reports import junit
 
 SECRET = "the secret expected body"
 VISIBLE = "a visible expected body"

@@ -22,11 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import catalog, procprobe, procsandbox
-from grader.grading import ImageRef, grade
-from grader.procsandbox import ProcessBackend, ProcessSandbox
-from grader.results import GradeResult
-from grader.spec import Exercise, Limits
+from grader.grading.run import ImageRef, grade
+from grader.grading.scoring import GradeResult
+from grader.sandbox import process as procsandbox
+from grader.sandbox import process_probe as procprobe
+from grader.sandbox.process import ProcessBackend, ProcessSandbox
+from grader.spec import catalog
+from grader.spec.exercise import Exercise, Limits
 
 from .test_hostile import CASES, DAEMON_MARKER, HOSTILE, Case, known_bug
 
@@ -321,8 +323,10 @@ NOBODY = 65534
 AS_NOBODY = """
 import json, shutil, sys, tempfile
 from pathlib import Path
-from grader import catalog, procprobe, procsandbox
-from grader.grading import ImageRef, grade
+from grader.spec import catalog
+from grader.sandbox import process_probe as procprobe
+from grader.sandbox import process as procsandbox
+from grader.grading.run import ImageRef, grade
 out = {}
 with procsandbox.open_backend() as backend:
     out["describe"] = backend.isolation.describe()

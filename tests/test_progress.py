@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from grader.progress import BatchProgress, format_seconds
+from grader.batch.progress import BatchProgress, format_seconds
 
 
 class Tty(io.StringIO):

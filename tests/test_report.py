@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import report
-from grader.expect import Assertion
-from grader.report import MAX_SHOWN, clip, diff, render_html, safe_name, write_report
-from grader.results import CheckResult, GradeResult, Problem, Timings
+from grader.grading.compare import Assertion
+from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
+from grader.reports import html as report
+from grader.reports.html import MAX_SHOWN, clip, diff, render_html, safe_name, write_report
 
 HIDDEN_EXPECTED = "hidden-expectation-5d1e"
 XSS_OUTPUT = "<script>alert(1)</script>"

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from grader.checks import CheckOutcome, CheckStatus
-from grader.expect import Assertion
-from grader.results import (
+from grader.grading.checks import CheckOutcome, CheckStatus
+from grader.grading.compare import Assertion
+from grader.grading.scoring import (
     HIDDEN_MESSAGE,
     CheckResult,
     GradeResult,
@@ -20,7 +20,7 @@ from grader.results import (
     score_check,
     total,
 )
-from grader.spec import Check, Expect, HttpCheck, Request, Step
+from grader.spec.exercise import Check, Expect, HttpCheck, Request, Step
 
 SECRET = "expected-SECRET-7f3a"  # the expectation of a hidden check
 STUDENT = "student-answer-91c2"  # what the app answered

@@ -9,13 +9,13 @@ import docker
 import pytest
 import yaml
 
+from grader.authoring.scaffold import SCHEMA_FILENAME, default_directory, new_exercise
+from grader.authoring.selftest import load_mutants, run_selftest
+from grader.authoring.validate import validate_spec
 from grader.cli import main
 from grader.errors import UsageError
-from grader.grading import ImageRef, grade
-from grader.scaffold import SCHEMA_FILENAME, default_directory, new_exercise
-from grader.selftest import load_mutants, run_selftest
-from grader.spec import load_exercise
-from grader.validate import validate_spec
+from grader.grading.run import ImageRef, grade
+from grader.spec.exercise import load_exercise
 
 from .conftest import EXERCISES
 

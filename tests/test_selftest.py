@@ -12,11 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader import catalog
-from grader.errors import SpecError
-from grader.grading import ImageRef, grade
-from grader.results import CheckResult, GradeResult, Problem
-from grader.selftest import (
+from grader.authoring.selftest import (
     Mutant,
     Verdict,
     load_mutants,
@@ -24,7 +20,11 @@ from grader.selftest import (
     run_selftest,
     verdict_lines,
 )
-from grader.spec import Exercise, load_exercise
+from grader.errors import SpecError
+from grader.grading.run import ImageRef, grade
+from grader.grading.scoring import CheckResult, GradeResult, Problem
+from grader.spec import catalog
+from grader.spec.exercise import Exercise, load_exercise
 
 from .conftest import EXERCISES, ROOT
 

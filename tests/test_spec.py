@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError, UsageError
-from grader.spec import (
+from grader.spec.exercise import (
     CodeCheck,
     DatabaseCheck,
     Exercise,

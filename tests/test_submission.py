@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import submission
 from grader.errors import SubmissionPathError, UsageError
-from grader.submission import stage
+from grader.grading import staging as submission
+from grader.grading.staging import stage
 
 
 def make_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:

@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 import yaml
 
-from grader import spec as spec_module
+from grader.authoring.validate import find_specs, validate_spec
 from grader.cli import main
 from grader.errors import ExerciseNotFound, SpecError
-from grader.spec import load_exercise
-from grader.validate import find_specs, validate_spec
+from grader.spec import exercise as spec_module
+from grader.spec.exercise import load_exercise
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from grader.errors import SpecError
-from grader.yamlnodes import Field, load_document
+from grader.spec.yamlnodes import Field, load_document
 
 
 def root(text: str) -> Field:

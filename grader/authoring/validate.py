@@ -1,0 +1,282 @@
+"""``grade validate``: every problem of a spec, not only the first.
+
+The parser (grader.spec) stops at the first problem. Rather than a second,
+forgiving parser, validation re-runs the real one on the same YAML tree: after
+each problem it sets aside what caused it (the whole check, or the one
+top-level, ``limits`` or ``setup`` key) and parses again, until the rest
+parses. Then it checks what the parser leaves alone: the id matches the
+folder, points fit the 0.01 rounding of scores, the solution and starter are
+submissions (a .py file or a folder) and the mutants manifest is sound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from grader.authoring.selftest import read_mutants
+from grader.errors import ExerciseNotFound, SpecError
+from grader.spec.catalog import available, exercises_root
+from grader.spec.exercise import SPEC_FILENAME, Exercise, load_exercise, parse_document
+from grader.spec.yamlnodes import Field, load_document
+
+MAX_ROUNDS = 500  # a spec never has this many problems; a guard against loops
+# Stand-ins for what a broken spec lacks, so parsing can go on past it.
+_PLACEHOLDER_ID = "grade-validate-placeholder"
+_STUB_PREFIX = "grade validate placeholder for check "
+_REQUIRED_TOP = ("id", "title")
+_STR = "tag:yaml.org,2002:str"
+_MISSING_KEY = re.compile(r"^missing required key '([^']+)'$")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The problems of one spec, in line order; the exercise when it has none."""
+
+    spec_path: Path
+    problems: tuple[SpecError, ...]
+    exercise: Exercise | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def find_specs(target: str | None, root: Path | None = None) -> list[Path]:
+    """Spec files for an exercise id, a spec file, an exercise folder or a catalogue."""
+    root = root or exercises_root()
+    if target is None:
+        if not (names := available(root)):
+            raise ExerciseNotFound(f"no exercises in {root}: no folder there holds "
+                                   f"{SPEC_FILENAME}. Pass a path, or set GRADE_EXERCISES.")
+        return [root / name / SPEC_FILENAME for name in names]
+    by_id = root / target / SPEC_FILENAME
+    if "/" not in target and by_id.is_file():
+        return [by_id]
+    path = Path(target)
+    if path.is_file():
+        return [path]
+    if (path / SPEC_FILENAME).is_file():
+        return [path / SPEC_FILENAME]
+    if path.is_dir() and (found := sorted(path.glob(f"*/{SPEC_FILENAME}"))):
+        return found
+    listed = ", ".join(available(root)) or "none"
+    raise ExerciseNotFound(f"{target!r} is neither an exercise (available: {listed}) nor a "
+                           f"spec file or folder holding {SPEC_FILENAME}")
+
+
+def validate_spec(spec_path: Path) -> Validation:
+    """Every problem of one spec, its mutants manifest included."""
+    # Absolute, so the exercise grades from any folder; shown relative when inside it.
+    exercise, problems, trusted = _parse_all(spec_path.absolute())
+    if exercise is not None:
+        problems += _semantic_problems(exercise, trusted)
+    shown = [SpecError(str(_display(Path(p.path))), p.line, p.field, p.problem)
+             for p in problems]
+    ordered = tuple(sorted(shown, key=lambda p: (p.path, p.line or 0)))
+    return Validation(_display(spec_path), ordered, exercise if not ordered else None)
+
+
+def validate_all(specs: list[Path]) -> list[Validation]:
+    return [validate_spec(p) for p in specs]
+
+
+# -- every parse problem --------------------------------------------------------
+
+
+@dataclass
+class _Trust:
+    """What the final parse result may be trusted for, after stand-ins were used."""
+
+    id: bool = True
+    stubbed: set[int] = field(default_factory=set)  # indexes of checks set aside
+
+
+def _parse_all(spec_path: Path) -> tuple[Exercise | None, list[SpecError], _Trust]:
+    try:
+        return load_exercise(spec_path), [], _Trust()
+    except SpecError as first:
+        if first.line is None:
+            return None, [first], _Trust()  # unreadable, not UTF-8: nothing to walk
+        raw = spec_path.read_bytes()
+        try:
+            root = load_document(raw.decode("utf-8"), str(spec_path))
+        except SpecError:
+            return None, [first], _Trust()  # the YAML itself does not parse
+    return _reparse(root, spec_path, hashlib.sha256(raw).hexdigest())
+
+
+def _reparse(root: Field, spec_path: Path, digest: str
+             ) -> tuple[Exercise | None, list[SpecError], _Trust]:
+    problems: list[SpecError] = []
+    trust = _Trust()
+    for _ in range(MAX_ROUNDS):
+        try:
+            return parse_document(root, spec_path, digest), problems, trust
+        except SpecError as e:
+            problems.append(e)
+            if not _set_aside(root.node, e, trust):
+                break
+    return None, problems, trust
+
+
+def _set_aside(top: yaml.Node, error: SpecError, trust: _Trust) -> bool:
+    """Take out of *top* what caused *error*; False when parsing cannot go on."""
+    if not isinstance(top, yaml.MappingNode):
+        return False
+    where = error.field
+    if where in ("", "(top level)"):
+        missing = _MISSING_KEY.match(error.problem)
+        if missing and missing.group(1) in _REQUIRED_TOP:
+            _put(top, missing.group(1), _PLACEHOLDER_ID)
+            trust.id = trust.id and missing.group(1) != "id"
+            return True
+        return False
+    if (check := re.match(r"^checks\[(\d+)\]", where)) is not None:
+        return _stub_check(top, int(check.group(1)), where, trust)
+    key = _top_key(top, where)
+    if key is None or key == "checks":
+        return False
+    if key in _REQUIRED_TOP:
+        if key == "id":
+            trust.id = False
+        _put(top, key, _PLACEHOLDER_ID)
+        return True
+    value = _value(top, key)
+    sub = where[len(key) + 1:]
+    if isinstance(value, yaml.MappingNode) and where.startswith(key + ".") and _has(value, sub):
+        _drop(value, sub)
+    else:
+        _drop(top, key)
+    return True
+
+
+def _stub_check(top: yaml.MappingNode, index: int, where: str, trust: _Trust) -> bool:
+    checks = _value(top, "checks")
+    if index in trust.stubbed or not isinstance(checks, yaml.SequenceNode) \
+            or index >= len(checks.value):
+        return False
+    old = checks.value[index]
+    mark = old.start_mark
+    name = _value(old, "name") if isinstance(old, yaml.MappingNode) else None
+    keep_name = (isinstance(name, yaml.ScalarNode) and name.tag == _STR and name.value
+                 and where not in (f"checks[{index}]", f"checks[{index}].name"))
+    # Keep the name (so a repeat of it is still found) and give a point, so
+    # stand-ins never make the total 0 on their own.
+    stub = yaml.MappingNode("tag:yaml.org,2002:map", [
+        (_scalar("name", mark), _scalar(name.value if keep_name and name else
+                                        f"{_STUB_PREFIX}{index}", mark)),
+        (_scalar("points", mark), yaml.ScalarNode("tag:yaml.org,2002:int", "1", mark, mark)),
+        (_scalar("request", mark), yaml.MappingNode("tag:yaml.org,2002:map", [
+            (_scalar("path", mark), _scalar("/", mark))], mark, mark)),
+    ], mark, mark)
+    checks.value[index] = stub
+    trust.stubbed.add(index)
+    return True
+
+
+def _scalar(text: str, mark: yaml.Mark) -> yaml.ScalarNode:
+    return yaml.ScalarNode(_STR, text, mark, mark)
+
+
+def _top_key(top: yaml.MappingNode, where: str) -> str | None:
+    keys = [str(k.value) for k, _ in top.value if isinstance(k, yaml.ScalarNode)]
+    if where in keys:
+        return where
+    candidates = [k for k in keys if where.startswith((k + ".", k + "["))]
+    return max(candidates, key=len) if candidates else None
+
+
+def _value(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
+    for k, v in mapping.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
+            return v
+    return None
+
+
+def _has(mapping: yaml.MappingNode, key: str) -> bool:
+    return _value(mapping, key) is not None
+
+
+def _drop(mapping: yaml.MappingNode, key: str) -> None:
+    mapping.value = [(k, v) for k, v in mapping.value
+                     if not (isinstance(k, yaml.ScalarNode) and k.value == key)]
+
+
+def _put(mapping: yaml.MappingNode, key: str, text: str) -> None:
+    old = _value(mapping, key)
+    mark = (old or mapping).start_mark
+    _drop(mapping, key)
+    mapping.value.append((_scalar(key, mark), _scalar(text, mark)))
+
+
+# -- what the parser does not check -----------------------------------------------
+
+
+def _semantic_problems(exercise: Exercise, trust: _Trust) -> list[SpecError]:
+    path = str(exercise.spec_path)
+    root = _tree(exercise.spec_path)
+    problems: list[SpecError] = []
+    folder = exercise.directory.resolve().name
+    if trust.id and exercise.id != folder:
+        problems.append(SpecError(path, _line(root, "id"), "id",
+                                  f"is {exercise.id!r} but the folder is {folder!r}; name the "
+                                  "folder after the id so `grade submit ID` finds it"))
+    for index, check in enumerate(exercise.checks):
+        if index in trust.stubbed:
+            continue
+        if round(check.points, 2) != check.points:
+            problems.append(SpecError(path, _line(root, "checks", index, "points") or check.line,
+                                      f"checks[{index}].points",
+                                      f"{check.points:g} has more than 2 decimals; scores are "
+                                      "rounded to 0.01, so use e.g. 0.25 or 0.5"))
+        if check.timeout > exercise.limits.time:
+            problems.append(SpecError(path, _line(root, "checks", index, "timeout") or check.line,
+                                      f"checks[{index}].timeout",
+                                      f"{check.timeout:g} s is more than limits.time "
+                                      f"({exercise.limits.time:g} s) for the whole submission"))
+    for key in ("solution", "starter"):
+        target = getattr(exercise, key)
+        if target is not None and target.is_file() and target.suffix != ".py":
+            problems.append(SpecError(path, _line(root, key), key,
+                                      f"must be a .py file or a folder (a submission), got "
+                                      f"{target.name!r}"))
+    if exercise.readme is not None and not exercise.readme.is_file():
+        problems.append(SpecError(path, _line(root, "readme"), "readme",
+                                  "must be a file (`grade show` prints it)"))
+    known = None if trust.stubbed else frozenset(c.name for c in exercise.checks)
+    _, mutant_problems = read_mutants(exercise, known)
+    return problems + mutant_problems
+
+
+def _tree(spec_path: Path) -> yaml.Node | None:
+    try:
+        return load_document(spec_path.read_text(encoding="utf-8"), str(spec_path)).node
+    except (OSError, UnicodeDecodeError, SpecError):
+        return None
+
+
+def _line(node: yaml.Node | None, *keys: str | int) -> int | None:
+    """The line of the value at *keys* (mapping keys and list indexes), if present."""
+    for key in keys:
+        if isinstance(key, int) and isinstance(node, yaml.SequenceNode) and key < len(node.value):
+            node = node.value[key]
+        elif isinstance(key, str) and isinstance(node, yaml.MappingNode):
+            node = _value(node, key)
+        else:
+            return None
+    return int(node.start_mark.line) + 1 if node is not None else None
+
+
+def _display(spec_path: Path) -> Path:
+    """The path as problems show it: relative to the working folder when inside it."""
+    try:
+        rel = os.path.relpath(spec_path)
+    except ValueError:
+        return spec_path
+    return Path(rel) if not rel.startswith("..") else spec_path

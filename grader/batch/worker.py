@@ -1,0 +1,221 @@
+"""A batch's worker process: grades one student at a time, exactly as `grade submit` does.
+
+The main process (batch.py) starts N of these with the *spawn* method, so each
+begins with a clean interpreter: pytest, which grade() runs in-process, never
+sees another grading in the same process. A worker stops when the main process
+asks (an Event), when it gets SIGINT or SIGTERM, and when the main process is
+gone (SIGKILL): a grading in progress is then interrupted, and its sandbox is
+removed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import jinja2
+import requests
+
+from grader.batch import intake
+from grader.batch.intake import Entry
+from grader.errors import GraderError, InfraError, SubmissionPathError
+from grader.grading.run import ImageRef, grade
+from grader.grading.scoring import GradeResult, Problem, Timings, not_run
+from grader.grading.staging import stage
+from grader.reports import html as report
+from grader.reports.gradebook import Previous, Row, load_row, previous_of, result_key, save
+from grader.spec.exercise import Exercise
+
+Connect = Callable[[], docker.DockerClient]
+ENGINE_ERRORS = (InfraError, docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+# -- what a worker sends back --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Graded:
+    row: Row
+    skipped: bool  # the stored result still held
+
+
+@dataclass(frozen=True)
+class EngineFailure:
+    student: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    student: str
+
+
+Outcome = Graded | EngineFailure | Cancelled
+
+
+# -- one student (runs in a worker process) --------------------------------------
+
+
+def grade_entry(entry: Entry, exercise: Exercise, client: docker.DockerClient,
+                image: ImageRef, out: Path, force: bool, env: jinja2.Environment) -> Graded:
+    """Unpack, key, and grade one student unless the stored result still holds."""
+    tmp = Path(tempfile.mkdtemp(prefix="grade-intake-"))
+    try:
+        try:
+            source = intake.unpack(entry, tmp)
+            digest = stage(source, tmp / "key").sha256
+        except SubmissionPathError as e:
+            # Name the upload, not the temporary folder it was unpacked into.
+            reason = str(e).replace(str(tmp / intake.UNZIPPED), entry.path.name)
+            return Graded(_store_problem(entry, exercise, image, out, env,
+                                         Problem("Rejected", reason)), skipped=False)
+        stored = load_row(out, entry.slug)
+        key = result_key(digest, exercise.spec_sha256, image.id)
+        if (stored is not None and not force and stored.exercise == exercise.id
+                and stored.key == key):
+            return Graded(stored, skipped=True)
+        previous: Previous | None = None
+        if (stored is not None and stored.exercise == exercise.id
+                and stored.submission_sha256 == digest):
+            previous = previous_of(stored)
+        try:
+            result = grade(exercise, source, client, image)
+        except SubmissionPathError as e:
+            return Graded(_store_problem(entry, exercise, image, out, env,
+                                         Problem("Rejected", str(e))), skipped=False)
+        except InfraError:
+            raise
+        except GraderError as e:  # a bug in grade: say so, and try again next run
+            return Graded(_store_problem(entry, exercise, image, out, env,
+                                         Problem("GraderError", str(e))), skipped=False)
+        if result.status in ("error", "timeout"):
+            client.ping()  # a dead engine looks like a crashed app: never store that
+        result = replace(result, submission=str(entry.path))
+        return Graded(save(out, result, entry.student, entry.slug, digest, image.id, previous,
+                           env), skipped=False)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _store_problem(entry: Entry, exercise: Exercise, image: ImageRef, out: Path,
+                   env: jinja2.Environment, problem: Problem) -> Row:
+    """A refused upload (or a grader failure) as an error row; it is never reused."""
+    checks = tuple(not_run(c, "error", "not run: the submission was not graded")
+                   for c in exercise.checks)
+    result = GradeResult(
+        exercise=exercise.id, title=exercise.title, status="error", score=0.0,
+        max_score=round(exercise.max_score, 2), checks=checks, submission=str(entry.path),
+        spec_sha256=exercise.spec_sha256,
+        image=f"{image.tag} ({image.id[:19]})" if image.id else image.tag,
+        problem=problem, timings=Timings(),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    return save(out, result, entry.student, entry.slug, "", image.id, None, env)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every worker needs, sent once when it starts."""
+
+    exercise: Exercise
+    image: ImageRef
+    out: Path
+    force: bool
+    connect: Connect
+    stop: Any  # a multiprocessing Event: the main process asks the workers to stop
+    parent: int
+
+
+@dataclass
+class _Worker:
+    setup: Setup
+    env: jinja2.Environment
+    client: docker.DockerClient | None = None
+    busy: bool = False
+    stopping: bool = False
+
+
+_worker: _Worker | None = None  # this worker process's state (set by its initializer)
+
+
+def init_worker(setup: Setup) -> None:
+    """Run once in each new worker process."""
+    global _worker
+    _worker = _Worker(setup, report.environment())
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    threading.Thread(target=_watch, args=(_worker,), name="grade-watchdog", daemon=True).start()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """Interrupt a grading in progress (its sandbox is removed in finally); idle: just stop."""
+    if _worker is not None:
+        _worker.stopping = True
+        if _worker.busy:
+            raise KeyboardInterrupt
+
+
+def _watch(state: _Worker) -> None:
+    """Stop when the main process asks, or dies (SIGKILL): never grade for nobody."""
+    interrupted = False
+    while True:
+        time.sleep(0.1)
+        orphaned = os.getppid() != state.setup.parent
+        if not orphaned and not state.setup.stop.is_set():
+            continue
+        state.stopping = True
+        if state.busy and not interrupted:
+            interrupted = True
+            os.kill(os.getpid(), signal.SIGINT)
+        elif orphaned and not state.busy:
+            os._exit(1)
+
+
+def work(entry: Entry) -> Outcome:
+    """Grade one student in this worker; the engine failing once is retried once."""
+    state = _worker
+    assert state is not None, "work() runs only in a batch worker process"
+    if state.stopping:
+        return Cancelled(entry.student)
+    state.busy = True
+    try:
+        s = state.setup
+        for attempt in (1, 2):
+            try:
+                if state.client is None:
+                    state.client = s.connect()
+                return grade_entry(entry, s.exercise, state.client, s.image, s.out, s.force,
+                                   state.env)
+            except ENGINE_ERRORS as e:
+                if attempt == 2 or not _engine_alive(state.client):
+                    return EngineFailure(entry.student, _engine_message(e))
+        raise AssertionError("unreachable")
+    except KeyboardInterrupt:
+        return Cancelled(entry.student)
+    finally:
+        state.busy = False
+
+
+def _engine_alive(client: docker.DockerClient | None) -> bool:
+    if client is None:
+        return False
+    try:
+        return bool(client.ping())
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return False
+
+
+def _engine_message(e: BaseException) -> str:
+    if isinstance(e, GraderError):
+        return str(e)
+    return f"the Docker engine stopped answering: {str(e)[:300]}"

@@ -1,0 +1,115 @@
+"""Compare what the app answered with what the spec expects. No I/O here.
+
+Everything compared arrives as bytes or parsed JSON on the trusted side, so a
+student object whose ``__eq__`` lies never takes part in a comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from grader.grading.http_client import Response
+from grader.spec.exercise import Expect, Extract
+
+SHOW = 400  # characters of a value shown in a message
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One comparison inside a check."""
+
+    label: str
+    passed: bool
+    expected: str | None = None
+    actual: str | None = None
+
+
+def check_response(expect: Expect, resp: Response) -> list[Assertion]:
+    """Every assertion the spec makes about one response."""
+    out: list[Assertion] = []
+    text = resp.text
+    if expect.status is not None:
+        out.append(Assertion("status", resp.status == expect.status,
+                             str(expect.status), str(resp.status)))
+    if expect.body is not None:
+        out.append(Assertion("body", text == expect.body, expect.body, text))
+    for needle in expect.contains:
+        out.append(Assertion(f"body contains {short(needle, 60)!r}", needle in text,
+                             needle, text))
+    for needle in expect.not_contains:
+        out.append(Assertion(f"body does not contain {short(needle, 60)!r}",
+                             needle not in text, f"no {needle!r}", text))
+    if expect.regex is not None:
+        out.append(Assertion(f"body matches /{short(expect.regex, 60)}/",
+                             re.search(expect.regex, text) is not None, expect.regex, text))
+    if expect.has_json:
+        out.append(_json_assertion(expect.json, resp))
+    for name, value in expect.headers:
+        got = resp.header(name)
+        out.append(Assertion(f"header {name}", got is not None and got.strip() == value,
+                             value, got if got is not None else "(missing)"))
+    return out
+
+
+def _json_assertion(expected: Any, resp: Response) -> Assertion:
+    try:
+        actual = json.loads(resp.body)
+    except ValueError:
+        return Assertion("JSON body", False, _dump(expected), "(not JSON) " + short(resp.text))
+    return Assertion("JSON body", json_subset(expected, actual), _dump(expected), _dump(actual))
+
+
+def json_subset(expected: Any, actual: Any) -> bool:
+    """True when *actual* has everything *expected* has (objects may carry extra keys).
+
+    Lists must match item by item; booleans are not numbers here, unlike in Python.
+    """
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and json_subset(v, actual[k]) for k, v in expected.items())
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(json_subset(e, a) for e, a in zip(expected, actual, strict=True)))
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, int) and isinstance(actual, int):
+        return expected == actual  # exact, however large
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return float(expected) == float(actual)
+    return type(expected) is type(actual) and bool(expected == actual)
+
+
+def extract(spec: Extract, resp: Response, cookies: dict[str, str]) -> str | None:
+    """The value a step extracts, or None when the response does not have it."""
+    if spec.source == "regex":
+        m = re.search(spec.pattern, resp.text)
+        if m is None:
+            return None
+        return m.group(1) if m.groups() else m.group(0)
+    if spec.source == "header":
+        return resp.header(spec.pattern)
+    if spec.source == "cookie":
+        return cookies.get(spec.pattern)
+    try:
+        value: Any = json.loads(resp.body)
+    except ValueError:
+        return None
+    for part in spec.pattern.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def short(text: str, limit: int = SHOW) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

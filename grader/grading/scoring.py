@@ -1,0 +1,139 @@
+"""Scores and results. The host decides the score here, from the spec it holds.
+
+Hidden checks lose their expectations in :func:`score_check`, so no report,
+JSON or summary made later can leak them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from grader.grading.checks import CheckOutcome, CheckStatus
+from grader.grading.compare import Assertion
+from grader.spec.exercise import Check
+
+Status = Literal["passed", "failed", "error", "timeout"]
+HIDDEN_MESSAGE = "hidden check: its expectations are not shown"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    name: str
+    kind: str
+    status: CheckStatus
+    points: float
+    max_points: float
+    message: str
+    hidden: bool = False
+    hint: str | None = None
+    assertions: tuple[Assertion, ...] = ()
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a submission could not be graded normally (status error or timeout)."""
+
+    kind: str  # SyntaxError, ImportError, NoApp, Exited, OutOfMemory, Timeout, ...
+    message: str
+    file: str | None = None
+    line: int | None = None
+    text: str | None = None
+    traceback: str | None = None
+
+    def headline(self) -> str:
+        where = f"{self.file}:{self.line}: " if self.file and self.line else ""
+        return f"{where}{self.kind}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Timings:
+    total: float = 0.0
+    startup: float = 0.0
+    checks: float = 0.0
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    exercise: str
+    title: str
+    status: Status
+    score: float
+    max_score: float
+    checks: tuple[CheckResult, ...]
+    submission: str
+    spec_sha256: str
+    image: str
+    problem: Problem | None = None
+    output: str = ""
+    output_truncated: bool = False
+    timings: Timings = field(default_factory=Timings)
+    graded_at: str = ""
+    report: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``grade submit --json`` object."""
+        return {
+            "exercise": self.exercise,
+            "status": self.status,
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [
+                {"name": c.name, "status": c.status, "points": c.points,
+                 "max_points": c.max_points, "message": c.message}
+                for c in self.checks
+            ],
+            "report": self.report,
+            "problem": asdict(self.problem) if self.problem else None,
+            "spec_sha256": self.spec_sha256,
+            "image": self.image,
+            "timings": asdict(self.timings),
+        }
+
+
+def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
+    """Points for one check: all or nothing, or a share of assertions if partial."""
+    if outcome.status == "passed":
+        points = check.points
+    elif check.partial and outcome.assertions:
+        passed = sum(1 for a in outcome.assertions if a.passed)
+        points = round(check.points * passed / len(outcome.assertions), 2)
+    else:
+        points = 0.0
+    message = outcome.message
+    assertions = outcome.assertions
+    if check.hidden:
+        assertions = tuple(Assertion(f"hidden assertion {i}", a.passed)
+                           for i, a in enumerate(assertions, start=1))
+        if outcome.status in ("failed", "error"):
+            message = HIDDEN_MESSAGE
+    return CheckResult(
+        id=check.id, name=check.name, kind=check.kind, status=outcome.status,
+        points=points, max_points=check.points, message=message, hidden=check.hidden,
+        hint=check.hint, assertions=assertions, duration=round(outcome.duration, 3),
+    )
+
+
+def not_run(check: Check, status: CheckStatus, message: str) -> CheckResult:
+    """A check that could not run because the submission did not load."""
+    return CheckResult(id=check.id, name=check.name, kind=check.kind, status=status,
+                       points=0.0, max_points=check.points, message=message,
+                       hidden=check.hidden, hint=check.hint)
+
+
+def overall_status(results: tuple[CheckResult, ...], max_score: float,
+                   problem: Problem | None) -> Status:
+    if problem is not None:
+        return "timeout" if problem.kind == "Timeout" else "error"
+    score = sum(r.points for r in results)
+    if score >= max_score:
+        return "passed"
+    if any(r.status == "timeout" for r in results):
+        return "timeout"
+    return "failed"
+
+
+def total(results: tuple[CheckResult, ...]) -> float:
+    return round(sum(r.points for r in results), 2)

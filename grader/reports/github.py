@@ -1,0 +1,156 @@
+"""GitHub Actions output: the job summary, ``::error`` annotations, step outputs, ``Points x/y``.
+
+Everything the student's code produced is untrusted here: workflow-command
+data is %-escaped (so it cannot start a command of its own), Markdown is
+escaped and kept to one line, and hidden checks show only their names.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.grading.scoring import CheckResult
+
+if TYPE_CHECKING:
+    from grader.ci.run import Verdict
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+MARKS = {"passed": "✅", "failed": "❌", "error": "❌", "timeout": "⏱️"}
+
+
+def plain(text: str, limit: int) -> str:
+    """One line, no terminal control characters, at most *limit* characters."""
+    one = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", "\n"))
+    one = one.replace("\n", " ⏎ ")
+    return one if len(one) <= limit else one[:limit] + "…"
+
+
+def points_line(verdicts: Sequence[Verdict]) -> str:
+    """``Points x/y`` over every exercise, for people and for tools that parse logs."""
+    score = round(sum(v.result.score for v in verdicts), 2)
+    top = round(sum(v.result.max_score for v in verdicts), 2)
+    return f"Points {score:g}/{top:g}"
+
+
+# -- workflow commands ----------------------------------------------------------------------
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def error_annotations(verdicts: Sequence[Verdict]) -> list[str]:
+    """``::error`` lines: at file:line for a submission that did not load, else per exercise."""
+    lines = []
+    for v in verdicts:
+        r = v.result
+        title = f"{r.exercise}: {r.score:g}/{r.max_score:g} points"
+        if r.problem is not None:
+            p = r.problem
+            props = {"title": f"{title} ({p.kind})"}
+            where = _repo_file(v, p.file)
+            if where is not None and p.line is not None:
+                props |= {"file": where, "line": str(p.line)}
+            message = plain(f"{p.kind}: {p.message}", 1000)
+            if p.text:
+                message += f"\n    {plain(p.text.strip(), 300)}"
+            lines.append(_command("error", props, message))
+        elif not v.ok:
+            failed = [c.name for c in r.checks if c.status != "passed"]
+            props = {"title": title} | ({"file": v.path} if v.is_file else {})
+            lines.append(_command("error", props, f"below the required {v.required:g} points; "
+                                  "not passed: " + plain(", ".join(failed), 1000)))
+    return lines
+
+
+def _command(kind: str, props: dict[str, str], message: str) -> str:
+    shown = ",".join(f"{k}={escape_property(v)}" for k, v in props.items())
+    return f"::{kind} {shown}::{escape_data(message)}"
+
+
+def _repo_file(v: Verdict, file: str | None) -> str | None:
+    """The repository path of a file the agent named (relative to the submission), if sane."""
+    if not file or file.startswith("/") or "\\" in file or _CONTROL.search(file):
+        return None
+    parts = Path(file).parts
+    if ".." in parts:
+        return None
+    base = v.path.rstrip("/")
+    if v.is_file:
+        base = str(Path(base).parent)
+        return (Path(base) / file).as_posix() if base != "." else Path(file).as_posix()
+    return f"{base}/{Path(file).as_posix()}"
+
+
+# -- the job summary --------------------------------------------------------------------------
+
+
+def md(text: str, limit: int = 300) -> str:
+    """Untrusted text as inert one-line Markdown."""
+    escaped = _MARKDOWN.sub(r"\\\1", plain(text, limit))
+    return html.escape(escaped, quote=False)
+
+
+def job_summary(verdicts: Sequence[Verdict], source: str, note: str = "") -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY``: a table, then each exercise's checks."""
+    ok = all(v.ok for v in verdicts)
+    lines = [f"## grade: {points_line(verdicts)} {'✅' if ok else '❌'}", "",
+             "| exercise | submission | points | needed | status |",
+             "|---|---|---|---|---|"]
+    for v in verdicts:
+        r = v.result
+        lines.append(f"| {md(r.exercise)} · {md(r.title)} | `{_code(v.path)}` | "
+                     f"{r.score:g}/{r.max_score:g} | {v.required:g} | "
+                     f"{MARKS.get(r.status, '❌')} {r.status} |")
+    for v in verdicts:
+        r = v.result
+        lines += ["", f"### {md(r.exercise)} · {md(r.title)}: {r.score:g}/{r.max_score:g}", ""]
+        if r.problem is not None:
+            lines.append(f"**{md(r.problem.headline(), 500)}**")
+            lines.append("")
+        lines += [_check_line(c, r.problem is None) for c in r.checks]
+    lines += ["", f"Checks from {md(source)}; spec sha256: "
+              + ", ".join(f"{md(v.result.exercise)} `{v.result.spec_sha256[:16]}`"
+                          for v in verdicts) + "."]
+    if note:
+        lines.append(f"Sandbox: {md(note, 400)}")
+    return "\n".join(lines) + "\n"
+
+
+def _check_line(c: CheckResult, loaded: bool) -> str:
+    line = f"- {MARKS.get(c.status, '❌')} {md(c.name)} ({c.points:g}/{c.max_points:g})"
+    if c.status == "passed" or not loaded:
+        return line
+    if c.hidden:
+        return line + " (hidden check)"
+    line += f": {md(c.message)}"
+    if c.hint:
+        line += f" *Hint: {md(c.hint)}*"
+    return line
+
+
+def _code(text: str) -> str:
+    return plain(text, 200).replace("`", "'")
+
+
+def step_outputs(verdicts: Sequence[Verdict]) -> str:
+    """``$GITHUB_OUTPUT`` lines: points, max-points, passed."""
+    score = round(sum(v.result.score for v in verdicts), 2)
+    top = round(sum(v.result.max_score for v in verdicts), 2)
+    passed = "true" if all(v.ok for v in verdicts) else "false"
+    return f"points={score:g}\nmax-points={top:g}\npassed={passed}\n"
+
+
+def append(path: Path, text: str) -> None:
+    """Append to a file GitHub gave us (the summary and outputs files are shared by steps)."""
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text)

@@ -1,0 +1,87 @@
+"""Write a submission's result as one self-contained HTML file and as JSON.
+
+One Jinja2 environment, autoescaping on; templates render dataclasses. Anything
+the student's code produced is escaped by the template and truncated here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import jinja2
+
+from grader.common.atomic import atomic_write
+from grader.common.resources import data_path
+from grader.grading.compare import Assertion
+from grader.grading.scoring import GradeResult
+
+MAX_SHOWN = 4000  # characters of one expected/actual value in the report
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_path("reports"))),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clip"] = clip
+    env.filters["points"] = points
+    env.globals["diff"] = diff
+    env.globals["inline"] = inline
+    return env
+
+
+def clip(text: str | None, limit: int = MAX_SHOWN) -> str:
+    if text is None:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit} more characters)"
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+def diff(a: Assertion) -> list[tuple[str, str]]:
+    """A line diff of expected against actual, as (kind, line) pairs; empty if not useful."""
+    if a.passed or a.expected is None or a.actual is None:
+        return []
+    if not a.label.endswith("body"):  # exact bodies only; a regex is no text to diff
+        return []
+    lines = list(difflib.unified_diff(clip(a.expected).splitlines(), clip(a.actual).splitlines(),
+                                      "expected", "actual", lineterm="", n=2))
+    kinds = {"+": "add", "-": "del", "@": "hunk"}
+    return [(kinds.get(line[:1], "same"), line) for line in lines[2:]]
+
+
+def inline(a: Assertion) -> bool:
+    """Short one-line values read best in a sentence."""
+    return all(v is not None and len(v) <= 60 and "\n" not in v for v in (a.expected, a.actual))
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "submission"
+
+
+def render_html(result: GradeResult, env: jinja2.Environment | None = None) -> str:
+    env = env or environment()
+    return env.get_template("report.html.j2").render(r=result)
+
+
+def write_report(result: GradeResult, directory: Path, stem: str) -> GradeResult:
+    """Write ``stem.html`` and ``stem.json`` into *directory*; return the result with its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    html_path = (directory / f"{stem}.html").resolve()
+    result = replace(result, report=str(html_path))
+    atomic_write(html_path, render_html(result))
+    data = result.to_json() | {"title": result.title, "submission": result.submission,
+                               "graded_at": result.graded_at}
+    atomic_write(directory / f"{stem}.json", json.dumps(data, indent=2, ensure_ascii=False))
+    return result

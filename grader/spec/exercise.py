@@ -1,0 +1,492 @@
+"""The exercise spec language: YAML in, frozen dataclasses out.
+
+Parsing happens once, here. Every later stage works on :class:`Exercise`
+and its checks, never on raw YAML. See docs/spec-language.md for the language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from grader.errors import SpecError
+from grader.spec.yamlnodes import Field, Mapping, load_document
+
+SPEC_FILENAME = "exercise.yaml"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+DB_OUTCOMES = ("ok", "unique_violation", "not_null_violation", "rejected")
+EXTRACT_SOURCES = ("regex", "header", "cookie", "json")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+DbOutcome = Literal["ok", "unique_violation", "not_null_violation", "rejected"]
+ExtractSource = Literal["regex", "header", "cookie", "json"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Wall-clock and resource limits; every one has a safe default."""
+
+    time: float = 60.0  # whole submission, seconds
+    startup: float = 15.0  # importing the app, seconds
+    check: float = 5.0  # default per check, seconds
+    memory_mb: int = 256
+    pids: int = 64
+    cpus: float = 1.0
+    tmpfs_mb: int = 64
+    output_kb: int = 64
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    method: str = "GET"
+    query: tuple[tuple[str, str], ...] = ()
+    form: tuple[tuple[str, str], ...] | None = None
+    json: Any = None
+    has_json: bool = False
+    data: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    follow_redirects: bool = False
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int | None = None
+    body: str | None = None
+    contains: tuple[str, ...] = ()
+    not_contains: tuple[str, ...] = ()
+    regex: str | None = None
+    json: Any = None
+    has_json: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Extract:
+    """Take a value from a response for later steps, as ``${name}``."""
+
+    name: str
+    source: ExtractSource
+    pattern: str  # regex, header name, cookie name or dotted JSON path
+
+
+@dataclass(frozen=True)
+class Step:
+    request: Request
+    expect: Expect
+    extracts: tuple[Extract, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str | None = None
+    length: int | None = None
+    primary_key: bool | None = None
+    unique: bool | None = None
+    nullable: bool | None = None
+
+
+@dataclass(frozen=True)
+class ReprSpec:
+    fields: tuple[tuple[str, Any], ...]
+    equals: str
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    model: str
+    table: str | None = None
+    columns: tuple[ColumnSpec, ...] = ()
+    repr: ReprSpec | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseCheck:
+    """Insert rows into the app's real database; the last row's outcome is checked."""
+
+    rows: tuple[tuple[tuple[str, Any], ...], ...]
+    expect: DbOutcome
+    model: str | None = None
+    table: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """Instructor-written pytest code, run on the trusted side against the sandbox."""
+
+    source: str
+
+
+CheckBody = HttpCheck | ModelCheck | DatabaseCheck | CodeCheck
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    name: str
+    points: float
+    body: CheckBody
+    line: int
+    hidden: bool = False
+    hint: str | None = None
+    timeout: float = 5.0
+    partial: bool = False
+
+    @property
+    def kind(self) -> str:
+        return {HttpCheck: "http", ModelCheck: "model", DatabaseCheck: "database",
+                CodeCheck: "pytest"}[type(self.body)]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    directory: Path
+    spec_path: Path
+    spec_sha256: str
+    checks: tuple[Check, ...]
+    limits: Limits = field(default_factory=Limits)
+    summary: str = ""
+    create_tables: bool = False
+    migrate: bool = False  # run the submission's Flask-Migrate migrations after loading
+    entry: tuple[str, ...] = ()
+    solution: Path | None = None
+    starter: Path | None = None
+    readme: Path | None = None
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+# -- parsing -----------------------------------------------------------------
+
+_TOP = frozenset({"id", "title", "summary", "limits", "setup", "checks",
+                  "solution", "starter", "readme", "entry"})
+_LIMITS = frozenset({"time", "startup", "check", "memory_mb", "pids", "cpus",
+                     "tmpfs_mb", "output_kb"})
+_SETUP = frozenset({"create_tables", "migrate"})
+_CHECK_COMMON = frozenset({"name", "points", "hidden", "hint", "timeout", "partial"})
+_KIND_KEYS = ("request", "steps", "model", "database", "pytest")
+_REQUEST = frozenset({"method", "path", "query", "form", "json", "data", "headers",
+                      "follow_redirects"})
+_EXPECT = frozenset({"status", "body", "contains", "not_contains", "regex", "json", "headers"})
+_STEP = frozenset({"request", "expect", "extract"})
+_MODEL = frozenset({"name", "table", "columns", "repr"})
+_COLUMN = frozenset({"type", "length", "primary_key", "unique", "nullable"})
+_DATABASE = frozenset({"model", "table", "insert", "expect"})
+COLUMN_TYPES = ("integer", "string", "text", "boolean", "float", "numeric", "datetime",
+                "date", "time", "json", "blob")
+
+
+def load_exercise(spec_path: Path) -> Exercise:
+    """Read and validate one spec file."""
+    display = str(spec_path)
+    try:
+        raw = spec_path.read_bytes()
+    except OSError as e:
+        raise SpecError(display, None, "", f"cannot be read: {e.strerror}") from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(display, None, "", "is not UTF-8 text") from e
+    root = load_document(text, display).mapping(_TOP)
+    return _exercise(root, spec_path, hashlib.sha256(raw).hexdigest())
+
+
+def parse_document(root: Field, spec_path: Path, digest: str) -> Exercise:
+    """Parse an already composed spec; ``grade validate`` re-parses edited trees with it."""
+    return _exercise(root.mapping(_TOP), spec_path, digest)
+
+
+def _exercise(top: Mapping, spec_path: Path, digest: str) -> Exercise:
+    ex_id = top.require("id")
+    if not _ID_RE.match(ex_id.string()):
+        raise ex_id.fail("must be lowercase letters, digits, '-' or '_' (e.g. ex02)")
+    directory = spec_path.parent
+    limits = _limits(top.get("limits"))
+    create_tables = migrate = False
+    if (setup := top.get("setup")) is not None:
+        m = setup.mapping(_SETUP)
+        if (ct := m.get("create_tables")) is not None:
+            create_tables = ct.boolean()
+        if (mg := m.get("migrate")) is not None:
+            migrate = mg.boolean()
+        if create_tables and migrate:
+            raise setup.fail("give create_tables or migrate, not both: with migrate, the "
+                             "submission's migrations must create the tables themselves")
+    checks = _checks(top.require("checks"), limits)
+    files = {k: _file(top.get(k), directory) for k in ("solution", "starter", "readme")}
+    entry: tuple[str, ...] = ()
+    if (e := top.get("entry")) is not None:
+        entry = e.str_or_list()
+    return Exercise(
+        id=ex_id.string(),
+        title=top.require("title").string(),
+        summary=f.string(allow_empty=True) if (f := top.get("summary")) else "",
+        directory=directory,
+        spec_path=spec_path,
+        spec_sha256=digest,
+        checks=checks,
+        limits=limits,
+        create_tables=create_tables,
+        migrate=migrate,
+        entry=entry,
+        solution=files["solution"],
+        starter=files["starter"],
+        readme=files["readme"],
+    )
+
+
+def _file(f: Field | None, directory: Path) -> Path | None:
+    if f is None:
+        return None
+    name = f.string()
+    target = (directory / name).resolve()
+    if not target.is_relative_to(directory.resolve()):
+        raise f.fail(f"must name a file inside the exercise folder, got {name!r}")
+    if not target.exists():
+        raise f.fail(f"names {name!r}, which does not exist in {directory}")
+    return target
+
+
+def _limits(f: Field | None) -> Limits:
+    if f is None:
+        return Limits()
+    m = f.mapping(_LIMITS)
+    d = Limits()
+    num = {k: v.number(minimum=0.1, maximum=600) for k, v in m if k in ("time", "startup",
+                                                                         "check", "cpus")}
+    ints = {k: v.integer(minimum=1, maximum=4096) for k, v in m
+            if k in ("memory_mb", "pids", "tmpfs_mb", "output_kb")}
+    if "memory_mb" in ints and ints["memory_mb"] < 32:
+        raise m.require("memory_mb").fail("must be at least 32 (Python needs room to start)")
+    return Limits(
+        time=num.get("time", d.time),
+        startup=num.get("startup", d.startup),
+        check=num.get("check", d.check),
+        cpus=num.get("cpus", d.cpus),
+        memory_mb=ints.get("memory_mb", d.memory_mb),
+        pids=ints.get("pids", d.pids),
+        tmpfs_mb=ints.get("tmpfs_mb", d.tmpfs_mb),
+        output_kb=ints.get("output_kb", d.output_kb),
+    )
+
+
+def _checks(f: Field, limits: Limits) -> tuple[Check, ...]:
+    items = f.sequence()
+    if not items:
+        raise f.fail("needs at least one check")
+    seen: dict[str, int] = {}
+    checks = []
+    for item in items:
+        check = _check(item, limits)
+        if check.id in seen:
+            raise item.fail(f"check name {check.name!r} repeats the one on line {seen[check.id]}")
+        seen[check.id] = check.line
+        checks.append(check)
+    if sum(c.points for c in checks) <= 0:
+        raise f.fail("the checks are worth 0 points in total; give at least one check points")
+    return tuple(checks)
+
+
+def _check(f: Field, limits: Limits) -> Check:
+    m = f.mapping(_CHECK_COMMON | frozenset(_KIND_KEYS) | frozenset({"expect"}))
+    name = m.require("name").string()
+    kinds = [k for k in _KIND_KEYS if k in m]
+    if not kinds:
+        raise f.fail(f"check {name!r} needs one of: {', '.join(_KIND_KEYS)}")
+    if len(kinds) > 1:
+        raise f.fail(f"check {name!r} mixes {' and '.join(kinds)}; a check has exactly one kind")
+    kind = kinds[0]
+    if "expect" in m and kind != "request":
+        raise m.require("expect").fail(f"'expect' belongs with 'request'; in '{kind}' checks "
+                                       "put expectations inside it")
+    body = _body(kind, m)
+    points_f = m.get("points")
+    return Check(
+        id=_slug(name),
+        name=name,
+        points=points_f.number(minimum=0, maximum=1000) if points_f else 1.0,
+        body=body,
+        line=f.line,
+        hidden=h.boolean() if (h := m.get("hidden")) else False,
+        hint=h.string() if (h := m.get("hint")) else None,
+        timeout=t.number(minimum=0.1, maximum=600) if (t := m.get("timeout")) else limits.check,
+        partial=p.boolean() if (p := m.get("partial")) else False,
+    )
+
+
+def _body(kind: str, m: Mapping) -> CheckBody:
+    if kind == "request":
+        expect = _expect(m.get("expect"))
+        return HttpCheck((Step(_request(m.require("request")), expect),))
+    if kind == "steps":
+        steps = m.require("steps")
+        parsed = tuple(_step(s) for s in steps.sequence())
+        if not parsed:
+            raise steps.fail("needs at least one step")
+        _check_variables(steps, parsed)
+        return HttpCheck(parsed)
+    if kind == "model":
+        return _model(m.require("model"))
+    if kind == "database":
+        return _database(m.require("database"))
+    code = m.require("pytest")
+    source = code.string()
+    try:
+        compile(source, f"{code.path}:{code.name}", "exec")
+    except SyntaxError as e:
+        raise code.fail(f"Python does not parse (line {e.lineno} of the code): {e.msg}") from e
+    if not re.search(r"^def test_\w*\s*\(", source, re.MULTILINE):
+        raise code.fail("must define at least one function named test_...")
+    return CodeCheck(source)
+
+
+def _step(f: Field) -> Step:
+    m = f.mapping(_STEP)
+    extracts: list[Extract] = []
+    if (ex := m.get("extract")) is not None:
+        for name, spec in ex.mapping():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise spec.fail("a variable name must be letters, digits and '_'")
+            sm = spec.mapping(frozenset(EXTRACT_SOURCES))
+            if len(sm.items) != 1:
+                raise spec.fail(f"give exactly one of: {', '.join(EXTRACT_SOURCES)}")
+            (source, pattern), = sm
+            text = pattern.string()
+            if source == "regex":
+                _compile_regex(pattern, text)
+            extracts.append(Extract(name, source, text))  # type: ignore[arg-type]
+    return Step(_request(m.require("request")), _expect(m.get("expect")), tuple(extracts))
+
+
+def _check_variables(steps: Field, parsed: tuple[Step, ...]) -> None:
+    known: set[str] = set()
+    for index, (step, f) in enumerate(zip(parsed, steps.sequence(), strict=True)):
+        for var in _VAR_RE.findall(repr(step.request)):
+            if var not in known:
+                raise f.fail(f"step {index + 1} uses ${{{var}}}, which no earlier step extracts")
+        known.update(e.name for e in step.extracts)
+
+
+def _request(f: Field) -> Request:
+    m = f.mapping(_REQUEST)
+    path = m.require("path")
+    if not path.string().startswith("/"):
+        raise path.fail(f"must start with '/', got {path.string()!r}")
+    method = m.get("method")
+    bodies = [k for k in ("form", "json", "data") if k in m]
+    if len(bodies) > 1:
+        raise f.fail(f"give only one request body, not {' and '.join(bodies)}")
+    return Request(
+        path=path.string(),
+        method=method.choice(METHODS) if method else ("POST" if bodies else "GET"),
+        query=q.mapping().string_pairs() if (q := m.get("query")) else (),
+        form=fm.mapping().string_pairs() if (fm := m.get("form")) else None,
+        json=j.value() if (j := m.get("json")) else None,
+        has_json="json" in m,
+        data=d.string(allow_empty=True) if (d := m.get("data")) else None,
+        headers=h.mapping().string_pairs() if (h := m.get("headers")) else (),
+        follow_redirects=r.boolean() if (r := m.get("follow_redirects")) else False,
+    )
+
+
+def _expect(f: Field | None) -> Expect:
+    if f is None:
+        return Expect(status=200)
+    m = f.mapping(_EXPECT)
+    if not m.items:
+        raise f.fail("is empty; say what to expect, e.g. status: 200")
+    regex = None
+    if (r := m.get("regex")) is not None:
+        regex = _compile_regex(r, r.string())
+    return Expect(
+        status=s.integer(minimum=100, maximum=599) if (s := m.get("status")) else None,
+        body=b.string(allow_empty=True) if (b := m.get("body")) else None,
+        contains=c.str_or_list() if (c := m.get("contains")) else (),
+        not_contains=c.str_or_list() if (c := m.get("not_contains")) else (),
+        regex=regex,
+        json=j.value() if (j := m.get("json")) else None,
+        has_json="json" in m,
+        headers=h.mapping().string_pairs() if (h := m.get("headers")) else (),
+    )
+
+
+def _compile_regex(f: Field, text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as e:
+        raise f.fail(f"is not a valid regular expression: {e}") from e
+    return text
+
+
+def _model(f: Field) -> ModelCheck:
+    m = f.mapping(_MODEL)
+    columns = []
+    if (cols := m.get("columns")) is not None:
+        for name, spec in cols.mapping():
+            cm = spec.mapping(_COLUMN)
+            columns.append(ColumnSpec(
+                name=name,
+                type=t.choice(COLUMN_TYPES) if (t := cm.get("type")) else None,
+                length=n.integer(minimum=1) if (n := cm.get("length")) else None,
+                primary_key=p.boolean() if (p := cm.get("primary_key")) else None,
+                unique=u.boolean() if (u := cm.get("unique")) else None,
+                nullable=v.boolean() if (v := cm.get("nullable")) else None,
+            ))
+    rep = None
+    if (r := m.get("repr")) is not None:
+        rm = r.mapping(frozenset({"with", "equals"}))
+        fields = rm.require("with").mapping()
+        rep = ReprSpec(tuple((k, v.value()) for k, v in fields), rm.require("equals").string())
+    if not columns and rep is None and "table" not in m:
+        raise f.fail("says nothing to check; give columns, table or repr")
+    return ModelCheck(
+        model=m.require("name").string(),
+        table=t.string() if (t := m.get("table")) else None,
+        columns=tuple(columns),
+        repr=rep,
+    )
+
+
+def _database(f: Field) -> DatabaseCheck:
+    m = f.mapping(_DATABASE)
+    if ("model" in m) == ("table" in m):
+        raise f.fail("give exactly one of 'model' (a class name) or 'table'")
+    rows_f = m.require("insert")
+    rows = []
+    for row in rows_f.sequence():
+        rm = row.mapping()
+        if not rm.items:
+            raise row.fail("a row needs at least one column")
+        rows.append(tuple((k, v.value()) for k, v in rm))
+    if not rows:
+        raise rows_f.fail("needs at least one row")
+    return DatabaseCheck(
+        rows=tuple(rows),
+        expect=m.require("expect").choice(DB_OUTCOMES),  # type: ignore[arg-type]
+        model=mo.string() if (mo := m.get("model")) else None,
+        table=t.string() if (t := m.get("table")) else None,
+    )
+
+
+def _slug(name: str) -> str:
+    # \w is Unicode-aware, so names in any script keep distinct ids.
+    return re.sub(r"[\W_]+", "-", name.lower()).strip("-") or "check"
+
+
+def substitute(text: str, variables: dict[str, str]) -> str:
+    """Replace ``${name}`` with values extracted by earlier steps."""
+    return _VAR_RE.sub(lambda mt: variables.get(mt.group(1), mt.group(0)), text)
