@@ -30,7 +30,7 @@ from pathlib import Path
 import docker
 
 from grader.batch.run import default_jobs
-from grader.sandbox import engine, image
+from grader.sandbox import docker_connection, image
 from grader.spec import catalog
 
 HERE = Path(__file__).resolve().parent
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
 
-    client = engine.connect()
+    client = docker_connection.connect()
     info = image.ensure_image(client, progress=print)
     baseline = build_baseline(client, info.tag)
     client.close()

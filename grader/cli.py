@@ -9,24 +9,29 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from grader.authoring import scaffold, selftest, validate
+from grader.ci import config as ci_config
 from grader.ci import run as ci
 from grader.common.text import printable
 from grader.errors import GraderError, SubmissionPathError
-from grader.grading.run import ImageRef
-from grader.grading.scoring import GradeResult
+from grader.grading.run import grade
 from grader.reports.html import safe_name, write_report
-from grader.sandbox import engine, image
-from grader.sandbox.container import remove_orphans
+from grader.reports.terminal import summary
+from grader.sandbox import SandboxFactory, SandboxKind, docker_connection, image, open_sandbox
 from grader.spec import catalog
 from grader.spec import pinned as specsource
 
-MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "⏱"}
+_sandbox_option = click.option(
+    "--sandbox", type=click.Choice(["docker", "process"]), default="docker",
+    envvar="GRADE_SANDBOX", show_default=True, show_envvar=True,
+    help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,18 +64,16 @@ def show(exercise: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("grade-reports"),
               show_default=True, help="Where the HTML and JSON reports go.")
-@click.option("--sandbox", type=click.Choice(["docker", "process"]), default="docker",
-              envvar="GRADE_SANDBOX", show_default=True,
-              help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
+@_sandbox_option
 def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
-           sandbox: ci.SandboxKind) -> None:
+           sandbox: SandboxKind) -> None:
     """Grade PATH (a .py file or a folder) for EXERCISE."""
     ex = catalog.find(exercise)
     if not path.exists():
         raise SubmissionPathError(f"{path}: no such file or folder. Pass your app's .py file "
                                   "or the folder that holds it.")
-    with ci.open_grader(sandbox, _progress) as grader:
-        result = grader.grade(ex, path)
+    with _sandboxes(sandbox) as sandboxes:
+        result = grade(ex, path, sandboxes)
     result = write_report(result, report_dir, f"{ex.id}-{safe_name(path.stem)}")
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
@@ -87,8 +90,9 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where the gradebook and reports go [default: grade-reports/EX].")
 @click.option("--force", is_flag=True, help="Grade again even what is already graded.")
+@_sandbox_option
 def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
-          force: bool) -> None:
+          force: bool, sandbox: SandboxKind) -> None:
     """Grade a class: SUBMISSIONS holds one folder, .py or .zip per student."""
     from grader.batch import run as batching  # multiprocessing: only when batch grading
 
@@ -99,13 +103,8 @@ def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
     options = batching.BatchOptions(out or Path("grade-reports") / ex.id,
                                     jobs or batching.default_jobs(), force)
     students = batching.find_students(submissions, options.out)
-    client = engine.connect()
-    try:
-        remove_orphans(client)
-        info = image.ensure_image(client, progress=_progress)
-    finally:
-        client.close()
-    done = batching.run_batch(ex, students, ImageRef(info.tag, info.id), options)
+    with _sandboxes(sandbox) as sandboxes:
+        done = batching.run_batch(ex, students, sandboxes, options)
     click.echo("\n".join(printable(line) for line in batching.summary_lines(ex, done)))
 
 
@@ -113,7 +112,7 @@ def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
 @click.option("--config", "config", type=click.Path(path_type=Path, dir_okay=False),
               default=None, show_envvar=True, envvar="GRADE_CONFIG",
               help="The repository's config file [default: ./grade.yaml].")
-@click.option("--min-score", callback=ci.min_score_option, metavar="POINTS|N%",
+@click.option("--min-score", callback=ci_config.min_score_option, metavar="POINTS|N%",
               show_envvar=True, envvar="GRADE_MIN_SCORE",
               help="Score every exercise needs [default: grade.yaml's, else full marks].")
 @click.option("--exercises", "source", metavar="PATH|URL", default=None,
@@ -124,17 +123,15 @@ def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
               help="The published sha256 of EX's exercise.yaml (repeatable).")
 @click.option("--hashes", metavar="FILE|URL", default=None, show_envvar=True, envvar="GRADE_HASHES",
               help="Published hashes (sha256sum */exercise.yaml); not in the student's repo.")
-@click.option("--sandbox", type=click.Choice(["docker", "process"]), default="docker",
-              show_envvar=True, envvar="GRADE_SANDBOX", show_default=True,
-              help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
+@_sandbox_option
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("grade-reports"),
               show_envvar=True, envvar="GRADE_REPORT_DIR", show_default=True,
               help="Where the HTML/JSON reports and junit.xml go.")
 @click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
               show_envvar=True, envvar="GRADE_JUNIT",
               help="JUnit XML file [default: REPORT_DIR/junit.xml].")
-def check(config: Path | None, min_score: ci.MinScore | None, source: str | None,
-          pins: tuple[str, ...], hashes: str | None, sandbox: ci.SandboxKind,
+def check(config: Path | None, min_score: ci_config.MinScore | None, source: str | None,
+          pins: tuple[str, ...], hashes: str | None, sandbox: SandboxKind,
           report_dir: Path, junit: Path | None) -> None:
     """Grade every exercise the repository's grade.yaml names (for CI).
 
@@ -146,8 +143,8 @@ def check(config: Path | None, min_score: ci.MinScore | None, source: str | None
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--spec-sha256") from e
     options = ci.CheckOptions(config, min_score, specsource.SpecSource(source, parsed), hashes,
-                              sandbox, report_dir, junit)
-    sys.exit(ci.run(options, click.echo, _progress))
+                              report_dir, junit)
+    sys.exit(ci.run(options, lambda: _sandboxes(sandbox), click.echo, _progress))
 
 
 @cli.group("image")
@@ -161,7 +158,7 @@ def image_group() -> None:
               "local Debian bootstrap when no registry is reachable).")
 def image_build(rebuild: bool, base: str | None) -> None:
     """Build the sandbox image (grade submit also does this on first use)."""
-    client = engine.connect()
+    client = docker_connection.connect()
     try:
         info = image.ensure_image(client, progress=_progress, rebuild=rebuild, base=base)
     finally:
@@ -202,10 +199,8 @@ def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
 @click.argument("target", required=False, metavar="[EX|PATH]")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks each mutant fails "
               "beyond those it must.")
-@click.option("--sandbox", type=click.Choice(["docker", "process"]), default="docker",
-              envvar="GRADE_SANDBOX", show_default=True,
-              help="docker, or process: no Docker needed, but isolates less (docs/ci.md).")
-def selftest_cmd(target: str | None, verbose: bool, sandbox: ci.SandboxKind) -> None:
+@_sandbox_option
+def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind) -> None:
     """Grade each exercise's solution, starter and mutants; fail if a spec lets one through."""
     checked = validate.validate_all(validate.find_specs(target))
     problems = [p for v in checked for p in v.problems]
@@ -216,11 +211,11 @@ def selftest_cmd(target: str | None, verbose: bool, sandbox: ci.SandboxKind) -> 
         sys.exit(2)
     exercises = [v.exercise for v in checked if v.exercise is not None]
     failed = []
-    with ci.open_grader(sandbox, _progress) as grader:
+    with _sandboxes(sandbox) as sandboxes:
         for ex in exercises:
             click.echo(f"{ex.id} · {ex.title}")
             result = selftest.run_selftest(
-                ex, grader.grade, selftest.load_mutants(ex),
+                ex, lambda e, p: grade(e, p, sandboxes), selftest.load_mutants(ex),
                 on_verdict=lambda v: click.echo("\n".join(selftest.verdict_lines(
                     v, verbose=verbose))))
             click.echo("\n".join(selftest.result_lines(result)))
@@ -233,23 +228,16 @@ def selftest_cmd(target: str | None, verbose: bool, sandbox: ci.SandboxKind) -> 
     click.echo(f"selftest: all {len(exercises)} exercise(s) passed")
 
 
-def summary(result: GradeResult) -> str:
-    lines = [f"{result.exercise} · {result.title}: {result.score:g}/{result.max_score:g} "
-             f"points ({result.status})"]
-    if result.problem is not None:
-        p = result.problem
-        lines.append(f"  {printable(p.headline())}")
-        if p.text:
-            lines.append(f"      {printable(p.text.strip())}")
-    for c in result.checks:
-        mark = "✓" if c.status == "passed" else MARKS.get(c.status, "✗")
-        lines.append(f"  {mark} {c.name}  [{c.points:g}/{c.max_points:g}]")
-        if c.status != "passed" and result.problem is None:
-            lines.append(f"      {printable(c.message[:300])}")
-            if c.hint:
-                lines.append(f"      hint: {c.hint}")
-    lines.append(f"report: {result.report}")
-    return "\n".join(lines)
+@contextmanager
+def _sandboxes(kind: SandboxKind) -> Iterator[SandboxFactory]:
+    """The one place a Docker client is made for grading; closed at the end."""
+    client = docker_connection.connect(offer_process=True) if kind == "docker" else None
+    try:
+        with open_sandbox(kind, client=client, progress=_progress) as sandboxes:
+            yield sandboxes
+    finally:
+        if client is not None:
+            client.close()
 
 
 def _progress(message: str) -> None:

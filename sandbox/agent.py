@@ -30,7 +30,18 @@ import sqlite3
 import sys
 import threading
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # the image's packages are imported only once they are needed
+    from collections.abc import Callable, Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy import Column, Table
+    from sqlalchemy.orm import Mapper, registry
+    from sqlalchemy.types import TypeEngine
+    from werkzeug.serving import BaseWSGIServer
 
 SOCK_DIR = "/grade"
 SUBMISSION = "/submission"
@@ -49,12 +60,12 @@ class LoadError(Exception):
 
 class Agent:
     def __init__(self) -> None:
-        self.app: Any = None
+        self.app: Flask | None = None
         self.loaded = threading.Event()
 
     # -- WSGI front door ----------------------------------------------------
 
-    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+    def wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"app not loaded"]
@@ -72,7 +83,7 @@ class Agent:
         os.environ["FLASK_RUN_FROM_CLI"] = "true"
         module_name, app, how = find_app(entry)
         self.app = app
-        db = app.extensions.get("sqlalchemy")
+        db: SQLAlchemy | None = app.extensions.get("sqlalchemy")
         if create_tables and db is not None:
             try:
                 with app.app_context():
@@ -86,9 +97,9 @@ class Agent:
     def op_models(self) -> dict[str, Any]:
         db = self._db()
         models: dict[str, Any] = {}
-        for mapper in db.Model.registry.mappers:
+        for mapper in mappers(db):
             cls = mapper.class_
-            table = mapper.local_table
+            table = cast("Table", mapper.local_table)  # what Flask-SQLAlchemy models map
             models[str(cls.__name__)] = {
                 "table": str(table.name),
                 "columns": [column_info(table, c) for c in table.columns],
@@ -97,17 +108,16 @@ class Agent:
 
     def op_repr(self, model: str, fields: dict[str, Any]) -> dict[str, Any]:
         db = self._db()
-        cls = next((m.class_ for m in db.Model.registry.mappers if m.class_.__name__ == model),
-                   None)
+        cls = next((m.class_ for m in mappers(db) if m.class_.__name__ == model), None)
         if cls is None:
             return {"found": False}
-        with self.app.app_context():
+        with self._app().app_context():
             text = repr(cls(**fields))
         return {"found": True, "repr": str.__str__(text) if isinstance(text, str) else None}
 
     def op_dump_db(self) -> dict[str, Any]:
         db = self._db()
-        with self.app.app_context():
+        with self._app().app_context():
             engine = db.engine
             if engine.dialect.name != "sqlite":
                 return {"dialect": str(engine.dialect.name), "data": None}
@@ -119,7 +129,7 @@ class Agent:
             try:
                 dest = sqlite3.connect(target)
                 try:
-                    raw.driver_connection.backup(dest)
+                    cast("sqlite3.Connection", raw.driver_connection).backup(dest)
                 finally:
                     dest.close()
             finally:
@@ -134,7 +144,7 @@ class Agent:
     def op_migrate(self) -> dict[str, Any]:
         """Upgrade the app's database to the submission's latest migration."""
         db = self._db()
-        config = self.app.extensions.get("migrate")
+        config = self._app().extensions.get("migrate")
         if config is None:
             raise LoadError({"type": "NoMigrate",
                              "message": "the app does not set up Flask-Migrate; add "
@@ -150,9 +160,10 @@ class Agent:
 
         # flask_migrate.upgrade reports a failure by sys.exit(1); the function it
         # wraps raises the real error, which is what the student needs to see.
-        upgrade = getattr(flask_migrate.upgrade, "__wrapped__", flask_migrate.upgrade)
+        upgrade: Callable[..., None] = getattr(flask_migrate.upgrade, "__wrapped__",
+                                               flask_migrate.upgrade)
         try:
-            with self.app.app_context():
+            with self._app().app_context():
                 upgrade(directory=directory)
                 tables = sorted(sqlalchemy.inspect(db.engine).get_table_names())
         except BaseException as e:  # noqa: B036 - migration scripts are student code
@@ -161,10 +172,13 @@ class Agent:
             raise LoadError(info) from e
         return {"directory": directory, "tables": [str(t) for t in tables]}
 
-    def _db(self) -> Any:
+    def _app(self) -> Flask:
         if self.app is None:
             raise LoadError({"type": "AgentError", "message": "the app is not loaded"})
-        db = self.app.extensions.get("sqlalchemy")
+        return self.app
+
+    def _db(self) -> SQLAlchemy:
+        db: SQLAlchemy | None = self._app().extensions.get("sqlalchemy")
         if db is None:
             raise LoadError({"type": "NoDatabase",
                              "message": "the app does not use Flask-SQLAlchemy "
@@ -172,7 +186,13 @@ class Agent:
         return db
 
 
-def column_info(table: Any, column: Any) -> dict[str, Any]:
+def mappers(db: SQLAlchemy) -> frozenset[Mapper[Any]]:
+    """The app's mapped classes. db.Model is made at run time, so mypy cannot see its registry."""
+    models: registry = db.Model.registry  # type: ignore[attr-defined]
+    return models.mappers
+
+
+def column_info(table: Table, column: Column[Any]) -> dict[str, Any]:
     unique = bool(column.unique)
     for constraint in table.constraints:
         cols = [c.name for c in getattr(constraint, "columns", [])]
@@ -192,7 +212,7 @@ def column_info(table: Any, column: Any) -> dict[str, Any]:
     }
 
 
-def type_name(sqltype: Any) -> str:
+def type_name(sqltype: TypeEngine[Any]) -> str:
     names = {"Integer": "integer", "SmallInteger": "integer", "BigInteger": "integer",
              "String": "string", "Unicode": "string", "Text": "text", "UnicodeText": "text",
              "Boolean": "boolean", "Float": "float", "Double": "float", "Numeric": "numeric",
@@ -219,7 +239,7 @@ def candidates(entry: list[str]) -> list[str]:
     return found + rest
 
 
-def find_app(entry: list[str]) -> tuple[str, Any, str]:
+def find_app(entry: list[str]) -> tuple[str, Flask, str]:
     import flask
 
     names = candidates(entry)
@@ -287,7 +307,7 @@ def relative(filename: str | None) -> str | None:
 # -- sockets ----------------------------------------------------------------------
 
 
-def serve_app(agent: Agent) -> Any:
+def serve_app(agent: Agent) -> BaseWSGIServer:
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -301,7 +321,7 @@ def serve_app(agent: Agent) -> Any:
     return server
 
 
-def start_serving(server: Any) -> None:
+def start_serving(server: BaseWSGIServer) -> None:
     try:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     except RuntimeError as e:  # no thread left: the app used up the process limit
@@ -311,11 +331,12 @@ def start_serving(server: Any) -> None:
                         ) from e
 
 
-def control_loop(agent: Agent, conn: socket.socket, server: Any) -> None:
+def control_loop(agent: Agent, conn: socket.socket, server: BaseWSGIServer) -> None:
     reader = conn.makefile("rb")
     writer = conn.makefile("wb")
-    ops = {"load": agent.op_load, "models": agent.op_models, "repr": agent.op_repr,
-           "dump_db": agent.op_dump_db, "migrate": agent.op_migrate}
+    ops: dict[str, Callable[..., dict[str, Any]]] = {
+        "load": agent.op_load, "models": agent.op_models, "repr": agent.op_repr,
+        "dump_db": agent.op_dump_db, "migrate": agent.op_migrate}
     while True:
         line = reader.readline(MAX_REQUEST)
         if not line:

@@ -11,21 +11,19 @@ import docker
 import pytest
 
 from grader.errors import DockerUnavailable
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
-from grader.sandbox import engine, image
-from grader.sandbox.container import LABEL
+from grader.sandbox import ImageRef, SandboxFactory, SandboxPlan, docker_connection, image
+from grader.sandbox.container import MANAGED_LABEL
 from grader.spec import catalog
 
-ROOT = Path(__file__).resolve().parent.parent
-SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
-EXERCISES = ROOT / "exercises"
+from .helpers import EXERCISES
 
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     try:
-        client = engine.connect()
+        client = docker_connection.connect()
     except DockerUnavailable as e:
         if os.environ.get("CI"):
             pytest.fail(f"CI needs a Docker engine: {e}")
@@ -40,10 +38,18 @@ def sandbox_image(docker_client: docker.DockerClient) -> ImageRef:
     return ImageRef(info.tag, info.id)
 
 
+@pytest.fixture(scope="session")
+def docker_sandboxes(docker_client: docker.DockerClient, sandbox_image: ImageRef
+                     ) -> SandboxFactory:
+    """Docker sandboxes in the real sandbox image, as `grade submit` makes them."""
+    return SandboxFactory(SandboxPlan("docker", sandbox_image), docker_client)
+
+
 def _leftovers(client: docker.DockerClient) -> list[str]:
     """This test process's sandbox containers (others may share the engine)."""
     mine = f"grade.owner={socket.gethostname()}:{os.getpid()}"
-    return [c.name for c in client.containers.list(all=True, filters={"label": [LABEL, mine]})]
+    return [c.name for c in client.containers.list(all=True,
+                                                   filters={"label": [MANAGED_LABEL, mine]})]
 
 
 @pytest.fixture
@@ -56,11 +62,11 @@ def no_leftover_containers(docker_client: docker.DockerClient) -> Iterator[None]
 
 
 @pytest.fixture
-def grade_path(docker_client: docker.DockerClient, sandbox_image: ImageRef,
+def grade_path(docker_sandboxes: SandboxFactory,
                no_leftover_containers: None) -> Callable[[str, Path], GradeResult]:
     """Grade a submission path for an exercise id, for real."""
 
     def run(exercise_id: str, path: Path) -> GradeResult:
-        return grade(catalog.find(exercise_id, EXERCISES), path, docker_client, sandbox_image)
+        return grade(catalog.find(exercise_id, EXERCISES), path, docker_sandboxes)
 
     return run

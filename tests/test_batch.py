@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import docker
@@ -31,17 +32,18 @@ import pytest
 from grader.batch.run import BatchOptions, OutputFolder, find_students, run_batch
 from grader.batch.worker import grade_entry
 from grader.errors import UsageError
-from grader.grading.checks import TargetGone
 from grader.grading.pytest_plugin import GradingContext, run_checks
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
 from grader.grading.staging import stage
 from grader.reports import html as report
 from grader.reports.gradebook import save
+from grader.sandbox import ImageRef, SandboxFactory
+from grader.sandbox.agent_client import AgentGone
 from grader.spec import catalog
 from grader.spec.exercise import Exercise
 
-from .conftest import EXERCISES, ROOT, SUBMISSIONS
+from .helpers import EXERCISES, ROOT, SUBMISSIONS
 
 SOLUTION = (EXERCISES / "ex02" / "solution.py").read_text(encoding="utf-8")
 STARTER = (EXERCISES / "ex02" / "starter.py").read_text(encoding="utf-8")
@@ -148,7 +150,7 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
 @pytest.mark.docker
 def test_every_layout_graded_as_submit_grades_it(course: Course, tmp_path: Path,
                                                  docker_client: docker.DockerClient,
-                                                 sandbox_image: ImageRef) -> None:
+                                                 docker_sandboxes: SandboxFactory) -> None:
     cls = write_class(tmp_path / "class", {
         "alice/app.py": SOLUTION,                        # one folder per student
         "bob.py": STARTER,                               # one .py file per student
@@ -202,7 +204,7 @@ def test_every_layout_graded_as_submit_grades_it(course: Course, tmp_path: Path,
     # The same verdicts as `grade submit` (which calls grade() once per submission).
     ex = course.exercise()
     for student, path in [("alice", cls / "alice"), ("carol", cls / "carol" / "carol-final")]:
-        direct = grade(ex, path, docker_client, sandbox_image).to_json()
+        direct = grade(ex, path, docker_sandboxes).to_json()
         for key in ("status", "score", "max_score", "checks", "problem", "spec_sha256"):
             assert got[student][key] == direct[key], (student, key)
     submit = grade_cli(course, "submit", course.id, str(cls / "bob.py"), "--json",
@@ -395,13 +397,14 @@ def test_engine_dying_stops_the_batch_and_resume_completes(course: Course,
 
 @pytest.mark.docker
 def test_run_batch_keeps_pytest_out_of_the_main_process(course: Course, tmp_path: Path,
-                                                        sandbox_image: ImageRef) -> None:
+                                                        docker_sandboxes: SandboxFactory
+                                                        ) -> None:
     cls = write_class(tmp_path / "class", {"alice.py": SOLUTION, "bob.py": STARTER,
                                            "carl.py": HARDCODED})
     hooks = (sys.unraisablehook, threading.excepthook, os.environ.copy())
     stream = io.StringIO()
-    summary = run_batch(course.exercise(), find_students(cls, tmp_path / "out"), sandbox_image,
-                        BatchOptions(tmp_path / "out", jobs=3), stream)
+    summary = run_batch(course.exercise(), find_students(cls, tmp_path / "out"),
+                        docker_sandboxes, BatchOptions(tmp_path / "out", jobs=3), stream)
     # pytest.main in threads of this process would leave its hooks and variables behind.
     assert (sys.unraisablehook, threading.excepthook, os.environ.copy()) == hooks
     assert (summary.total, summary.graded, summary.skipped, summary.jobs) == (3, 3, 0, 3)
@@ -451,8 +454,9 @@ def test_refusal_found_while_staging_names_the_upload(tmp_path: Path) -> None:
             zf.writestr(f"m{i}.py", "")
     (entry,) = find_students(cls, tmp_path / "out").entries
     ex = catalog.find("ex02", EXERCISES)
-    outcome = grade_entry(entry, ex, None, ImageRef("img:1", "sha256:1"),  # type: ignore[arg-type]
-                          tmp_path / "out", False, report.environment())
+    no_engine = SimpleNamespace(image=ImageRef("img:1", "sha256:1"), client=None)
+    outcome = grade_entry(entry, ex, no_engine, tmp_path / "out",  # type: ignore[arg-type]
+                          False, report.environment())
     row = outcome.row
     assert (row.status, row.score, outcome.skipped) == ("error", 0.0, False)
     assert row.problem is not None and row.problem.kind == "Rejected"
@@ -472,7 +476,8 @@ def test_a_result_with_the_same_key_is_reused(tmp_path: Path) -> None:
     kept = save(tmp_path / "out", result, "alice", "alice", digest, image.id, None,
                 report.environment())
     # No engine is needed (the client is None): the stored result still holds.
-    outcome = grade_entry(entry, ex, None, image, tmp_path / "out",  # type: ignore[arg-type]
+    no_engine = SimpleNamespace(image=image, client=None)
+    outcome = grade_entry(entry, ex, no_engine, tmp_path / "out",  # type: ignore[arg-type]
                           False, report.environment())
     assert outcome.skipped and outcome.row == kept
 
@@ -487,13 +492,14 @@ class PausingTarget:
     def new_client(self, timeout: float) -> Any:
         self.entered.set()
         assert self.go.wait(30), "the other run never got this far"
-        raise TargetGone("not a real app")
+        raise AgentGone("not a real app")
 
-    def control(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
-        raise TargetGone("not a real app")
+    @property
+    def agent(self) -> Any:
+        raise AgentGone("not a real app")
 
     def database_copy(self, timeout: float) -> Path:
-        raise TargetGone("not a real app")
+        raise AgentGone("not a real app")
 
 
 def test_why_workers_are_processes_pytest_main_is_not_thread_safe(
@@ -528,3 +534,27 @@ def test_why_workers_are_processes_pytest_main_is_not_thread_safe(
     # B restored what it saw at its start: A's value, long after A ended, so plugin
     # autoloading stays off for the whole process.
     assert leaked[0] == "1"
+
+
+# -- the other sandbox ---------------------------------------------------------------------
+
+
+def test_a_class_graded_with_the_process_sandbox(tmp_path: Path) -> None:
+    """`grade batch --sandbox process` grades with no Docker engine involved at all."""
+    cls = write_class(tmp_path / "class", {"alice.py": SOLUTION, "bob/app.py": STARTER,
+                                           "carol.py": "def broken(:\n"})
+    out = tmp_path / "out"
+    # An unreachable engine: any attempt to use Docker would fail loudly.
+    env = {**os.environ, "GRADE_SANDBOX": "process",
+           "DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "batch", "ex02", str(cls),
+                           "--out", str(out), "--jobs", "2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "isolates less than Docker" in done.stderr
+    got = {name: (row["status"], row["score"]) for name, row in rows(out).items()}
+    ex = catalog.find("ex02", EXERCISES)
+    assert got["alice"] == ("passed", ex.max_score)
+    assert got["bob"][0] == "failed" and 0 < float(got["bob"][1]) < ex.max_score  # type: ignore[arg-type]
+    assert got["carol"] == ("error", 0.0)
+    assert all(str(r["image"]).startswith("process sandbox") for r in rows(out).values())

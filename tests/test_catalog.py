@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import ExerciseNotFound, SpecError, UsageError
 from grader.spec import catalog
 

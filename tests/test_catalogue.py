@@ -19,7 +19,7 @@ from grader.grading.scoring import GradeResult
 from grader.spec import catalog
 from grader.spec.exercise import load_exercise
 
-from .conftest import EXERCISES
+from .helpers import EXERCISES
 
 Grade = Callable[[str, Path], GradeResult]
 NEW = ["ex05", "ex06", "ex07", "ex08"]

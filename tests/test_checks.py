@@ -16,12 +16,13 @@ from typing import Any
 import flask
 import pytest
 
-from grader.grading.checks import CheckOutcome, TargetGone, TargetTimeout, run_check, sqlite_type
+from grader.grading.checks import CheckOutcome, run_check, sqlite_type
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import score_check
+from grader.sandbox.agent_client import AgentClient, AgentGone, AgentTimeout
 from grader.spec.exercise import Check, load_exercise
 
-from .unixservers import serve_wsgi
+from .helpers import serve_wsgi
 
 # -- the fake submission -------------------------------------------------------------
 
@@ -66,7 +67,7 @@ def make_app(release: threading.Event) -> flask.Flask:
 
 
 class FakeTarget:
-    """A checks.Target: HTTP to a real app, canned control replies, a SQLite copy."""
+    """A checks.Target: HTTP to a real app, canned agent replies on the wire, a SQLite copy."""
 
     def __init__(self, socket_path: str, workdir: Path, replies: dict[str, Any] | None = None,
                  database: Path | None = None) -> None:
@@ -80,12 +81,19 @@ class FakeTarget:
         self.calls.append(("new_client", timeout))
         return AppClient(self.socket_path, timeout)
 
-    def control(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @property
+    def agent(self) -> AgentClient:
+        return AgentClient(self)  # the real client, reading canned wire replies
+
+    def call(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         self.calls.append((op, args))
         reply = self.replies[op]
         if isinstance(reply, BaseException):
             raise reply
         return reply  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        pass
 
     def database_copy(self, timeout: float) -> Path:
         assert self.database is not None
@@ -444,8 +452,8 @@ def test_the_agent_refusing_models_fails_the_check(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("error", "status"), [
-    (TargetTimeout("models"), "timeout"),  # the agent did not answer in time
-    (TargetGone("closed"), "failed"),  # the process died
+    (AgentTimeout("models"), "timeout"),  # the agent did not answer in time
+    (AgentGone("closed"), "failed"),  # the process died
 ])
 def test_the_agent_going_away(tmp_path: Path, error: Exception, status: str) -> None:
     out = run(parse_check(tmp_path, MODEL_CHECK), model_target(tmp_path, models=error))

@@ -24,12 +24,12 @@ from typing import Any
 import pytest
 import yaml
 
-from grader.ci import run as ci
+from grader.ci import config as ci
 from grader.errors import SpecError, SubmissionPathError
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import EXERCISES, ROOT
+
 EXAMPLE = ROOT / "examples" / "student-repo"
-EXERCISES = ROOT / "exercises"
 BIN = Path(sys.executable).parent
 Run = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -21,7 +21,7 @@ from grader.reports.class_summary import (
 )
 from grader.reports.gradebook import Previous, make_row
 
-from .test_gradebook import make_result
+from .helpers import make_result
 
 XSS = "<script>alert(1)</script>"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.grading.scoring import CheckResult, GradeResult, Problem
 
 SUBMISSION = Path(__file__).resolve().parent / "submissions" / "ex01_factory" / "app.py"

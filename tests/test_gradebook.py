@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult, Problem, Timings
+from grader.grading.scoring import HIDDEN_MESSAGE, GradeResult, Problem
 from grader.reports import gradebook
 from grader.reports import html as report
 from grader.reports.gradebook import (
@@ -23,27 +23,7 @@ from grader.reports.gradebook import (
     save,
 )
 
-CHECKS = ("greets Alice", "greets anyone (hidden)", "404 without a name")
-
-
-def check(name: str, status: str, points: float, max_points: float, **kw: Any) -> CheckResult:
-    return CheckResult(id=name, name=name, kind="http", status=status,  # type: ignore[arg-type]
-                       points=points, max_points=max_points,
-                       message="ok" if status == "passed" else "status: expected '200', "
-                       "got '404'", **kw)
-
-
-def make_result(**kw: Any) -> GradeResult:
-    fields: dict[str, Any] = dict(
-        exercise="ex02", title="Greet route", status="failed", score=3.0, max_score=5.0,
-        checks=(check(CHECKS[0], "passed", 2, 2),
-                check(CHECKS[1], "failed", 0, 2, hidden=True, hint="No hard-coding."),
-                check(CHECKS[2], "passed", 1, 1)),
-        submission="/class/alice.py", spec_sha256="ab" * 32, image="grade-sandbox:1 (sha:1)",
-        output="<script>alert(1)</script>", timings=Timings(1.25, 0.75, 0.5),
-        graded_at="2024-05-01T10:00:00+00:00")
-    fields.update(kw)
-    return GradeResult(**fields)
+from .helpers import RESULT_CHECK_NAMES, make_result, result_check
 
 
 def row_of(result: GradeResult, student: str = "alice", **kw: Any) -> Row:
@@ -123,14 +103,14 @@ def test_csv_and_json_gradebook(tmp_path: Path) -> None:
                                checks=tuple(replace(c, status="passed", points=c.max_points)
                                             for c in make_result().checks)), "bob"),
             row_of(make_result(checks=make_result().checks[:1], score=2.0), "=HYPERLINK()")]
-    writer = GradebookWriter(tmp_path, CHECKS)
+    writer = GradebookWriter(tmp_path, RESULT_CHECK_NAMES)
     for row in rows:
         writer.add(row)
     writer.close()
     with open(tmp_path / "gradebook.csv", newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert table == [
-        ["student", "score", "max", "status", *CHECKS],
+        ["student", "score", "max", "status", *RESULT_CHECK_NAMES],
         ["alice", "3", "5", "failed", "2", "0", "1"],
         ["bob", "5", "5", "passed", "2", "2", "1"],
         ["'=HYPERLINK()", "2", "5", "failed", "2", "", ""],  # no formula; missing checks empty
@@ -142,10 +122,10 @@ def test_csv_and_json_gradebook(tmp_path: Path) -> None:
 
 
 def test_empty_gradebook_and_abort(tmp_path: Path) -> None:
-    writer = GradebookWriter(tmp_path, CHECKS)
+    writer = GradebookWriter(tmp_path, RESULT_CHECK_NAMES)
     writer.close()
     assert json.loads((tmp_path / "gradebook.json").read_text()) == []
-    writer = GradebookWriter(tmp_path, CHECKS)
+    writer = GradebookWriter(tmp_path, RESULT_CHECK_NAMES)
     writer.add(row_of(make_result()))
     writer.abort()
     assert json.loads((tmp_path / "gradebook.json").read_text()) == []  # the old one stays
@@ -163,7 +143,7 @@ def test_gradescope_results_format() -> None:
     assert data["test_name_format"] == "text"
     assert data["visibility"] == "visible" and data["stdout_visibility"] == "hidden"
     tests = data["tests"]
-    assert [t["name"] for t in tests] == list(CHECKS)
+    assert [t["name"] for t in tests] == list(RESULT_CHECK_NAMES)
     assert [t["number"] for t in tests] == ["1", "2", "3"]
     assert [(t["score"], t["max_score"], t["status"]) for t in tests] == [
         (2, 2, "passed"), (0, 2, "failed"), (1, 1, "passed")]
@@ -180,7 +160,7 @@ def test_gradescope_results_format() -> None:
 
 
 def test_gradescope_hides_hidden_expectations_and_shows_the_problem() -> None:
-    hidden = check("secret", "failed", 0, 1, hidden=True)
+    hidden = result_check("secret", "failed", 0, 1, hidden=True)
     result = make_result(status="error", score=0.0,
                          checks=(replace(hidden, message=HIDDEN_MESSAGE),),
                          problem=Problem("SyntaxError", "expected ':'", "app.py", 4,

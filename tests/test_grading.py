@@ -14,11 +14,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
+from grader.sandbox import SandboxFactory
 from grader.spec.exercise import load_exercise
 
-from .conftest import EXERCISES, ROOT, SUBMISSIONS
+from .helpers import EXERCISES, ROOT, SUBMISSIONS
 
 pytestmark = pytest.mark.docker
 Grade = Callable[[str, Path], GradeResult]
@@ -161,11 +162,11 @@ def test_interrupt_removes_the_container(docker_client: docker.DockerClient,
 
 
 def test_a_spec_named_by_a_relative_path(docker_client: docker.DockerClient,
-                                         sandbox_image: ImageRef,
+                                         docker_sandboxes: SandboxFactory,
                                          no_leftover_containers: None,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # pytest collects absolute paths; a relative spec path once made every check "not run"
     monkeypatch.chdir(ROOT)
     exercise = load_exercise(Path("exercises/ex01/exercise.yaml"))
-    result = grade(exercise, Path("exercises/ex01/solution.py"), docker_client, sandbox_image)
+    result = grade(exercise, Path("exercises/ex01/solution.py"), docker_sandboxes)
     assert result.status == "passed"

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from grader.grading import http_client as httpclient
 from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout, Response
 
-from .unixservers import serve_raw, serve_wsgi
+from .helpers import serve_raw, serve_wsgi
 
 
 def make_app(release: threading.Event) -> flask.Flask:

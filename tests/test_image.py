@@ -12,7 +12,7 @@ import docker
 import docker.errors
 import pytest
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import ImageBuildError
 from grader.sandbox.image import (
     DEFAULT_MIRROR,

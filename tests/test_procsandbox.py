@@ -1,6 +1,6 @@
 """``--sandbox process``: the hostile cases again, without Docker, and what this mode contains.
 
-The table reuses tests/test_hostile.py's cases and honest scores. Where process
+The table reuses the hostile cases and honest scores of tests/helpers.py. Where process
 mode differs from Docker the difference is written down here (and in
 docs/ci.md), so a change in either shows up as a failure, not a surprise.
 Slow cases run with shorter limits: the same mechanism stops them, sooner.
@@ -16,24 +16,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pytest
 
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
-from grader.sandbox import process as procsandbox
+from grader.sandbox import SandboxFactory, SandboxPlan, open_sandbox
 from grader.sandbox import process_probe as procprobe
-from grader.sandbox.process import ProcessBackend, ProcessSandbox
+from grader.sandbox.process import ProcessSandbox
 from grader.spec import catalog
 from grader.spec.exercise import Exercise, Limits
 
-from .test_hostile import CASES, DAEMON_MARKER, HOSTILE, Case, known_bug
+from .helpers import CASES, DAEMON_MARKER, EXERCISES, HOSTILE, ROOT, Case, known_bug
 
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = ROOT / "exercises"
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="measures the root mode (uid per sandbox)")
 
@@ -69,24 +67,34 @@ FAST = {"loop_at_import": {"startup": 3.0}, "loop_in_view": {"check": 2.0},
 
 
 @pytest.fixture(scope="module")
-def backend() -> Iterator[ProcessBackend]:
-    with procsandbox.open_backend() as made:
-        if "flask-sqlalchemy" in made.isolation.missing:
+def backend() -> Iterator[SandboxFactory]:
+    with open_sandbox("process") as made:
+        assert made.plan.isolation is not None
+        if "flask-sqlalchemy" in made.plan.isolation.missing:
             pytest.skip("the grader's Python lacks Flask-SQLAlchemy: pip install 'grade[process]'")
         yield made
 
 
 @pytest.fixture
-def boxes(backend: ProcessBackend) -> tuple[list[ProcessSandbox], Callable[..., ProcessSandbox]]:
+def boxes(backend: SandboxFactory) -> tuple[list[ProcessSandbox], Recording]:
     """A sandbox factory that remembers what it made."""
-    made: list[ProcessSandbox] = []
+    factory = Recording(backend.plan)
+    return factory.made, factory
 
-    def factory(submission: Path, limits: Limits, labels: dict[str, str]) -> ProcessSandbox:
-        box = backend.sandbox(submission, limits, labels)
-        made.append(box)
+
+class Recording(SandboxFactory):
+    """Process sandboxes, each remembered for the test to inspect."""
+
+    def __init__(self, plan: SandboxPlan) -> None:
+        super().__init__(plan)
+        self.made: list[ProcessSandbox] = []
+
+    def __call__(self, submission: Path, limits: Limits,
+                 labels: Mapping[str, str] | None = None) -> ProcessSandbox:
+        box = super().__call__(submission, limits, labels)
+        assert isinstance(box, ProcessSandbox)
+        self.made.append(box)
         return box
-
-    return made, factory
 
 
 def _faster(exercise: Exercise, startup: float | None = None, check: float | None = None
@@ -125,13 +133,13 @@ def _at(case: Case, step: str) -> AbstractContextManager[None]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_submission_in_process_mode(
-    name: str, backend: ProcessBackend,
-    boxes: tuple[list[ProcessSandbox], Callable[..., ProcessSandbox]],
+    name: str, backend: SandboxFactory,
+    boxes: tuple[list[ProcessSandbox], Recording],
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if name in SKIPPED:
         pytest.skip(SKIPPED[name])
-    iso = backend.isolation
+    iso = backend.plan.isolation
     if name == "forged_results" and not (iso.mounts or iso.drop):
         pytest.skip("as your own user without a mount namespace, /tmp is writable (docs/ci.md)")
     if name == "privileges" and not iso.drop:
@@ -149,20 +157,16 @@ WITHOUT_NAMESPACES = ["daemon", "fork_bomb", "memory_bomb", "forged_results", "p
 @needs_root
 @pytest.mark.parametrize("name", WITHOUT_NAMESPACES)
 def test_hostile_submission_as_root_without_namespaces(
-    name: str, backend: ProcessBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    name: str, backend: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    iso = dataclasses.replace(backend.isolation, unshare=(), mounts=False)
+    assert backend.plan.isolation is not None
+    iso = dataclasses.replace(backend.plan.isolation, unshare=(), mounts=False)
     assert "THE NETWORK IS OPEN" in iso.describe()
-    made: list[ProcessSandbox] = []
-
-    def factory(submission: Path, limits: Limits, labels: dict[str, str]) -> ProcessSandbox:
-        made.append(ProcessSandbox(iso, submission, limits, labels))
-        return made[-1]
-
-    _grade_case(name, made, factory, tmp_path, monkeypatch)
+    factory = Recording(dataclasses.replace(backend.plan, isolation=iso))
+    _grade_case(name, factory.made, factory, tmp_path, monkeypatch)
 
 
-def _grade_case(name: str, made: list[ProcessSandbox], factory: Callable[..., ProcessSandbox],
+def _grade_case(name: str, made: list[ProcessSandbox], factory: Recording,
                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Grade one hostile case; assert its honest grade, the clean-up and the verdict."""
     case = CASES[name]
@@ -174,7 +178,7 @@ def _grade_case(name: str, made: list[ProcessSandbox], factory: Callable[..., Pr
     shutil.copyfile(HOSTILE / case.file, submission)
 
     started = time.monotonic()
-    result = grade(exercise, submission, None, ImageRef("process"), sandbox=factory)
+    result = grade(exercise, submission, factory)
     elapsed = time.monotonic() - started
 
     shown = f"{result.score}/{result.status} {result.problem}\noutput: {result.output[:800]!r}"
@@ -233,7 +237,7 @@ app = Flask(__name__)
 
 @needs_root
 def test_shared_folders_stay_read_only_and_private_files_unreadable(
-    backend: ProcessBackend, boxes: tuple[list[ProcessSandbox], Callable[..., ProcessSandbox]],
+    backend: SandboxFactory, boxes: tuple[list[ProcessSandbox], Recording],
     tmp_path: Path,
 ) -> None:
     made, factory = boxes
@@ -244,14 +248,13 @@ def test_shared_folders_stay_read_only_and_private_files_unreadable(
         app = tmp_path / "app.py"
         app.write_text(PROBE_APP.format(spec=str(spec), private=str(private / "exercise.yaml")),
                        encoding="utf-8")
-        result = grade(catalog.find("ex01", EXERCISES), app, None, ImageRef("process"),
-                       sandbox=factory)
+        result = grade(catalog.find("ex01", EXERCISES), app, factory)
     finally:
         shutil.rmtree(private)
     out = result.output
     for label in ("sock", "submission", "site", "chmod-sock", "private"):
         assert f"{label}: DENIED" in out, out
-    assert ("tmp: DENIED" in out) == backend.isolation.mounts, out
+    assert ("tmp: DENIED" in out) == backend.plan.isolation.mounts, out
     assert "home: ALLOWED" in out
     assert "pytest: DENIED" in out or "No module named 'pytest'" in out
     assert f"UID {made[0].uid} GROUPS []" in out
@@ -261,7 +264,7 @@ def test_shared_folders_stay_read_only_and_private_files_unreadable(
 
 @needs_root
 def test_world_readable_specs_are_readable(
-    boxes: tuple[list[ProcessSandbox], Callable[..., ProcessSandbox]], tmp_path: Path,
+    boxes: tuple[list[ProcessSandbox], Recording], tmp_path: Path,
 ) -> None:
     """What find_specs would find: a spec under a world-readable path (docs/ci.md)."""
     _, factory = boxes
@@ -270,30 +273,29 @@ def test_world_readable_specs_are_readable(
     app.write_text(f"from flask import Flask\nprint('HIDDEN' if 'hidden: true' in "
                    f"open({str(spec)!r}).read() else 'NOT-FOUND', flush=True)\n"
                    "app = Flask(__name__)\n", encoding="utf-8")
-    result = grade(catalog.find("ex01", EXERCISES), app, None, ImageRef("process"),
-                   sandbox=factory)
+    result = grade(catalog.find("ex01", EXERCISES), app, factory)
     assert "HIDDEN" in result.output
 
 
 @needs_root
 def test_each_sandbox_runs_as_its_own_uid(
-    boxes: tuple[list[ProcessSandbox], Callable[..., ProcessSandbox]],
+    boxes: tuple[list[ProcessSandbox], Recording],
 ) -> None:
     made, factory = boxes
     ex = catalog.find("ex01", EXERCISES)
     for _ in range(2):
-        grade(ex, EXERCISES / "ex01" / "solution.py", None, ImageRef("process"), sandbox=factory)
+        grade(ex, EXERCISES / "ex01" / "solution.py", factory)
     uids = {b.uid for b in made}
     assert len(uids) == 2 and 0 not in uids and os.getuid() not in uids
 
 
 def test_reference_solutions_get_full_marks(
-    boxes: tuple[list[ProcessSandbox], Callable[..., ProcessSandbox]],
+    boxes: tuple[list[ProcessSandbox], Recording],
 ) -> None:
     _, factory = boxes
     for ex_id in ("ex01", "ex02", "ex03", "ex04"):
-        result = grade(catalog.find(ex_id, EXERCISES), EXERCISES / ex_id / "solution.py", None,
-                       ImageRef("process"), sandbox=factory)
+        result = grade(catalog.find(ex_id, EXERCISES), EXERCISES / ex_id / "solution.py",
+                       factory)
         failed = [(c.name, c.message) for c in result.checks if c.status != "passed"]
         assert result.status == "passed", (ex_id, result.problem, failed)
 
@@ -311,10 +313,10 @@ def test_copies_of_the_packages_serve_when_links_would_not_be_readable() -> None
         shutil.rmtree(folder)
 
 
-def test_it_says_it_isolates_less_than_docker(backend: ProcessBackend) -> None:
-    text = backend.isolation.describe()
+def test_it_says_it_isolates_less_than_docker(backend: SandboxFactory) -> None:
+    text = backend.plan.isolation.describe()
     assert "isolates less than Docker" in text
-    assert ("no network" in text) == bool(backend.isolation.unshare)
+    assert ("no network" in text) == bool(backend.plan.isolation.unshare)
 
 
 # -- not root: the same user, measured ---------------------------------------------------------
@@ -324,24 +326,22 @@ AS_NOBODY = """
 import json, shutil, sys, tempfile
 from pathlib import Path
 from grader.spec import catalog
-from grader.sandbox import process_probe as procprobe
-from grader.sandbox import process as procsandbox
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
+from grader.sandbox import open_sandbox
 out = {}
-with procsandbox.open_backend() as backend:
-    out["describe"] = backend.isolation.describe()
+with open_sandbox("process") as backend:
+    out["describe"] = backend.plan.isolation.describe()
     for name, file in json.loads(sys.argv[1]).items():
         folder = Path(tempfile.mkdtemp())
         shutil.copyfile(Path(sys.argv[2]) / file, folder / "app.py")
-        r = grade(catalog.find("ex01", Path(sys.argv[3])), folder / "app.py", None,
-                  ImageRef("process"), sandbox=backend.sandbox)
+        r = grade(catalog.find("ex01", Path(sys.argv[3])), folder / "app.py", backend)
         out[name] = {"score": r.score, "status": r.status, "output": r.output[:4000]}
 print(json.dumps(out))
 """
 
 
 @needs_root
-def test_as_another_user_it_runs_as_that_user(backend: ProcessBackend) -> None:
+def test_as_another_user_it_runs_as_that_user(backend: SandboxFactory) -> None:
     """Grade as nobody: namespaces if permitted, but the student is the grader's user."""
     cases = {n: CASES[n].file for n in ("network", "daemon", "forged_results")}
     paths = [p for p in sys.path if p and os.path.isdir(p)]
@@ -349,7 +349,7 @@ def test_as_another_user_it_runs_as_that_user(backend: ProcessBackend) -> None:
     os.chmod(work, 0o777)
     try:
         done = subprocess.run(
-            [backend.isolation.python, "-I", "-c",
+            [backend.plan.isolation.python, "-I", "-c",
              "import sys; sys.path[:0] = sys.argv[4].split(':'); exec(sys.argv[5])",
              json.dumps(cases), str(HOSTILE), str(EXERCISES), ":".join([str(ROOT), *paths]),
              AS_NOBODY],

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from grader.grading.checks import CheckOutcome, CheckStatus
+from grader.grading.checks import CheckOutcome
 from grader.grading.compare import Assertion
 from grader.grading.scoring import (
     HIDDEN_MESSAGE,
@@ -20,6 +20,7 @@ from grader.grading.scoring import (
     score_check,
     total,
 )
+from grader.grading.status import Status as CheckStatus
 from grader.spec.exercise import Check, Expect, HttpCheck, Request, Step
 
 SECRET = "expected-SECRET-7f3a"  # the expectation of a hidden check

@@ -14,10 +14,11 @@ from grader.authoring.selftest import load_mutants, run_selftest
 from grader.authoring.validate import validate_spec
 from grader.cli import main
 from grader.errors import UsageError
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
+from grader.sandbox import SandboxFactory
 from grader.spec.exercise import load_exercise
 
-from .conftest import EXERCISES
+from .helpers import EXERCISES
 
 FILES = ["README.md", "exercise.yaml", "mutants/mutants.yaml", "mutants/no_bang.py",
          "mutants/wrong_route.py", "solution.py", "starter.py"]
@@ -115,11 +116,12 @@ def test_the_scaffold_spec_is_plain_yaml(tmp_path: Path) -> None:
 
 @pytest.mark.docker
 def test_the_scaffold_selftest_is_green(docker_client: docker.DockerClient,
-                                        sandbox_image: ImageRef, no_leftover_containers: None,
+                                        docker_sandboxes: SandboxFactory,
+                                        no_leftover_containers: None,
                                         tmp_path: Path) -> None:
     folder = new_exercise("ex42", "Hello route", tmp_path)
     ex = load_exercise(folder / "exercise.yaml")
-    result = run_selftest(ex, lambda e, p: grade(e, p, docker_client, sandbox_image),
+    result = run_selftest(ex, lambda e, p: grade(e, p, docker_sandboxes),
                           load_mutants(ex))
     assert result.ok, [(v.name, v.problems) for v in result.verdicts]
     assert result.uncaught == ()

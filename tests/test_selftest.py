@@ -13,20 +13,21 @@ import docker
 import pytest
 
 from grader.authoring.selftest import (
+    Judgement,
     Mutant,
-    Verdict,
     load_mutants,
     result_lines,
     run_selftest,
     verdict_lines,
 )
 from grader.errors import SpecError
-from grader.grading.run import ImageRef, grade
+from grader.grading.run import grade
 from grader.grading.scoring import CheckResult, GradeResult, Problem
+from grader.sandbox import ImageRef, SandboxFactory
 from grader.spec import catalog
 from grader.spec.exercise import Exercise, load_exercise
 
-from .conftest import EXERCISES, ROOT
+from .helpers import EXERCISES, ROOT
 
 SPEC = """\
 id: demo
@@ -147,7 +148,7 @@ def test_extra_failures_are_notes_and_uncaught_checks_are_listed(demo: Exercise)
     grader = fake_grader({"solution.py": ALL, "starter.py": {"status", "hidden one"},
                           "a.py": {"hidden one"}})
     result = run_selftest(demo, grader, (mutant(demo, "a.py", ("body",)),))
-    verdict: Verdict = result.verdicts[-1]
+    verdict: Judgement = result.verdicts[-1]
     assert verdict.ok and verdict.notes == ("also fails 'status'",)
     assert result.uncaught == ("hidden one",)
     assert any("no starter or mutant fails 'hidden one'" in line for line in result_lines(result))
@@ -196,13 +197,13 @@ SHIPPED = catalog.available(EXERCISES)
 @pytest.mark.docker
 @pytest.mark.parametrize("ex", SHIPPED)
 def test_every_shipped_exercise_passes_its_selftest(docker_client: docker.DockerClient,
-                                                    sandbox_image: ImageRef,
+                                                    docker_sandboxes: SandboxFactory,
                                                     no_leftover_containers: None,
                                                     ex: str) -> None:
     exercise = catalog.find(ex, EXERCISES)
     mutants = load_mutants(exercise)
     assert len(mutants) >= 3, "every shipped exercise has mutants"
-    result = run_selftest(exercise, lambda e, p: grade(e, p, docker_client, sandbox_image),
+    result = run_selftest(exercise, lambda e, p: grade(e, p, docker_sandboxes),
                           mutants)
     failures = {v.name: v.problems for v in result.verdicts if not v.ok}
     assert result.ok, failures
@@ -211,7 +212,7 @@ def test_every_shipped_exercise_passes_its_selftest(docker_client: docker.Docker
 
 @pytest.mark.docker
 def test_a_weak_spec_fails_naming_mutant_and_check(docker_client: docker.DockerClient,
-                                                   sandbox_image: ImageRef,
+                                                   docker_sandboxes: SandboxFactory,
                                                    no_leftover_containers: None,
                                                    tmp_path: Path) -> None:
     # ex02's hidden check, weakened to the names the visible checks already use,
@@ -224,7 +225,7 @@ def test_a_weak_spec_fails_naming_mutant_and_check(docker_client: docker.DockerC
     spec.write_text(text.replace(strong, '["Alice"]'), encoding="utf-8")
     exercise = load_exercise(spec)
     hard_coded = [m for m in load_mutants(exercise) if m.name == "hard_coded.py"]
-    result = run_selftest(exercise, lambda e, p: grade(e, p, docker_client, sandbox_image),
+    result = run_selftest(exercise, lambda e, p: grade(e, p, docker_sandboxes),
                           tuple(hard_coded))
     assert not result.ok
     (bad,) = [v for v in result.verdicts if not v.ok]

@@ -21,7 +21,8 @@ from grader.spec.exercise import (
     substitute,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import ROOT
+
 SHIPPED = sorted((ROOT / "exercises").glob("*/exercise.yaml"))
 MARK = "# <--"  # marks the line an error must point at
 

@@ -18,8 +18,8 @@ from grader.errors import ExerciseNotFound, SpecError
 from grader.spec import exercise as spec_module
 from grader.spec.exercise import load_exercise
 
-ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = ROOT / "exercises"
+from .helpers import EXERCISES, ROOT
+
 SHIPPED = sorted(EXERCISES.glob("*/exercise.yaml"))
 SCHEMA_PATH = EXERCISES / "exercise.schema.json"
 MARK = re.compile(r"# <-- (.+?)\s*$")  # marks a line where a problem must be reported

@@ -1,1 +1,1 @@
-"""authoring"""
+"""The authoring room: tools for exercise authors (`grade validate`, `new`, `selftest`)."""

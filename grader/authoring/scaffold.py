@@ -14,9 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.authoring.selftest import MANIFEST, MUTANTS_DIR
+from grader.authoring.selftest import MUTANTS_DIR, MUTANTS_MANIFEST
 from grader.authoring.validate import validate_spec
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import UsageError
 from grader.spec.exercise import SPEC_FILENAME
 
@@ -210,7 +210,7 @@ _TEMPLATES = {
     "solution.py": _SOLUTION,
     "starter.py": _STARTER,
     "README.md": _README,
-    f"{MUTANTS_DIR}/{MANIFEST}": _MANIFEST,
+    f"{MUTANTS_DIR}/{MUTANTS_MANIFEST}": _MANIFEST,
     f"{MUTANTS_DIR}/no_bang.py": _MUTANT,
     f"{MUTANTS_DIR}/wrong_route.py": _WRONG_ROUTE,
 }

@@ -10,7 +10,7 @@ marks), a starter (must not) and known-wrong variants, "mutants", listed in
         why: the greeting misses its comma
         fails: [greets Alice, greets a name with a space]
 
-Grading is injected (a ``Grader``), so this module decides verdicts without
+Grading is injected (a ``Grader``), so this module judges each submission without
 knowing about Docker; the CLI passes the real sandbox.
 """
 
@@ -28,12 +28,12 @@ from grader.spec.exercise import Exercise
 from grader.spec.yamlnodes import Field, load_document
 
 MUTANTS_DIR = "mutants"
-MANIFEST = "mutants.yaml"
+MUTANTS_MANIFEST = "mutants.yaml"
 MUTANT_STATUSES = ("failed", "error", "timeout")
 _MANIFEST_KEYS = frozenset({"mutants"})
 _MUTANT_KEYS = frozenset({"path", "why", "fails", "status"})
 # Files an author may keep in mutants/ that are not mutants themselves.
-_NOT_MUTANTS = frozenset({MANIFEST, "__pycache__", "README.md", "README"})
+_NOT_MUTANTS = frozenset({MUTANTS_MANIFEST, "__pycache__", "README.md", "README"})
 
 MutantStatus = Literal["failed", "error", "timeout"]
 Role = Literal["solution", "starter", "mutant"]
@@ -53,7 +53,7 @@ class Mutant:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Judgement:
     """Whether one known submission got the grade it should."""
 
     role: Role
@@ -73,7 +73,7 @@ class Verdict:
 class SelftestResult:
     exercise: str
     title: str
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[Judgement, ...]
     uncaught: tuple[str, ...]  # checks with points that no starter or mutant fails
     seconds: float
 
@@ -95,11 +95,11 @@ def read_mutants(exercise: Exercise, known_checks: frozenset[str] | None = None
     folder = exercise.directory / MUTANTS_DIR
     if not folder.is_dir():
         return (), []
-    manifest = folder / MANIFEST
+    manifest = folder / MUTANTS_MANIFEST
     display = str(manifest)
     if not manifest.is_file():
-        return (), [SpecError(str(folder), None, "", f"has no {MANIFEST}; list each mutant "
-                              "there with the checks it must fail (see docs/tutorial.md)")]
+        return (), [SpecError(str(folder), None, "", f"has no {MUTANTS_MANIFEST}; list each "
+                              "mutant there with the checks it must fail (see docs/tutorial.md)")]
     try:
         text = manifest.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -185,20 +185,20 @@ def _named_path(item: Field, folder: Path) -> Path:
 
 
 def run_selftest(exercise: Exercise, grader: Grader, mutants: tuple[Mutant, ...],
-                 on_verdict: Callable[[Verdict], None] | None = None) -> SelftestResult:
+                 on_verdict: Callable[[Judgement], None] | None = None) -> SelftestResult:
     """Grade the solution, the starter and every mutant; judge each against its promise."""
     started = time.monotonic()
-    verdicts: list[Verdict] = []
+    verdicts: list[Judgement] = []
 
-    def judged(verdict: Verdict) -> None:
+    def judged(verdict: Judgement) -> None:
         verdicts.append(verdict)
         if on_verdict is not None:
             on_verdict(verdict)
 
     if exercise.solution is None:
-        judged(Verdict("solution", "(none)", False, "missing", 0.0, exercise.max_score, 0.0,
-                       problems=("the spec names no reference solution; add "
-                                 "`solution: solution.py` and write one",)))
+        judged(Judgement("solution", "(none)", False, "missing", 0.0, exercise.max_score, 0.0,
+                         problems=("the spec names no reference solution; add "
+                                   "`solution: solution.py` and write one",)))
     else:
         judged(_judge_solution(exercise, exercise.solution, grader))
     if exercise.starter is not None:
@@ -222,7 +222,7 @@ def _failed_checks(result: GradeResult) -> tuple[str, ...]:
     return tuple(c.name for c in result.checks if c.status != "passed")
 
 
-def _judge_solution(exercise: Exercise, path: Path, grader: Grader) -> Verdict:
+def _judge_solution(exercise: Exercise, path: Path, grader: Grader) -> Judgement:
     result, seconds = _graded(exercise, path, grader)
     problems: list[str] = []
     if result.problem is not None:
@@ -231,12 +231,12 @@ def _judge_solution(exercise: Exercise, path: Path, grader: Grader) -> Verdict:
         problems.append(f"must get full marks, got {result.score:g}/{result.max_score:g}")
         problems += [f"fails {c.name!r}: {c.message}" for c in result.checks
                      if c.status != "passed"][:5]
-    return Verdict("solution", _shown(exercise, path), not problems, result.status,
-                   result.score, result.max_score, seconds, tuple(problems),
-                   failed_checks=_failed_checks(result), loaded=result.problem is None)
+    return Judgement("solution", _shown(exercise, path), not problems, result.status,
+                     result.score, result.max_score, seconds, tuple(problems),
+                     failed_checks=_failed_checks(result), loaded=result.problem is None)
 
 
-def _judge_starter(exercise: Exercise, path: Path, grader: Grader) -> Verdict:
+def _judge_starter(exercise: Exercise, path: Path, grader: Grader) -> Judgement:
     result, seconds = _graded(exercise, path, grader)
     problems: list[str] = []
     if result.problem is not None:
@@ -246,12 +246,12 @@ def _judge_starter(exercise: Exercise, path: Path, grader: Grader) -> Verdict:
     elif result.status == "passed":
         problems.append("gets full marks, so it leaves nothing to do; put the TODOs back "
                         "or tighten the checks")
-    return Verdict("starter", _shown(exercise, path), not problems, result.status,
-                   result.score, result.max_score, seconds, tuple(problems),
-                   failed_checks=_failed_checks(result), loaded=result.problem is None)
+    return Judgement("starter", _shown(exercise, path), not problems, result.status,
+                     result.score, result.max_score, seconds, tuple(problems),
+                     failed_checks=_failed_checks(result), loaded=result.problem is None)
 
 
-def _judge_mutant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Verdict:
+def _judge_mutant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgement:
     result, seconds = _graded(exercise, mutant.path, grader)
     by_name = {c.name: c for c in result.checks}
     failed = _failed_checks(result)
@@ -277,9 +277,9 @@ def _judge_mutant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Verdict
             notes.append("also fails " + ", ".join(repr(n) for n in extra))
     if not problems and result.status == "passed":
         problems.append(f"gets full marks ({mutant.why})")
-    return Verdict("mutant", mutant.name + ("/" if mutant.path.is_dir() else ""),
-                   not problems, result.status, result.score, result.max_score, seconds,
-                   tuple(problems), tuple(notes), failed, loaded)
+    return Judgement("mutant", mutant.name + ("/" if mutant.path.is_dir() else ""),
+                     not problems, result.status, result.score, result.max_score, seconds,
+                     tuple(problems), tuple(notes), failed, loaded)
 
 
 def _shown(exercise: Exercise, path: Path) -> str:
@@ -293,7 +293,7 @@ def _shown(exercise: Exercise, path: Path) -> str:
 # -- text for the terminal ----------------------------------------------------------
 
 
-def verdict_lines(verdict: Verdict, *, verbose: bool = False) -> list[str]:
+def verdict_lines(verdict: Judgement, *, verbose: bool = False) -> list[str]:
     """A verdict as terminal lines: a ✓/✗ line, then why (and notes when verbose)."""
     mark = "✓" if verdict.ok else "✗"
     score = f"{verdict.score:g}/{verdict.max_score:g}"
@@ -312,7 +312,8 @@ def result_lines(result: SelftestResult) -> list[str]:
         lines.append("  note: no starter or mutant fails " + ", ".join(
             repr(n) for n in result.uncaught) + "; a mutant that should fail it proves it works")
     if not any(v.role == "mutant" for v in result.verdicts):
-        lines.append(f"  note: no mutants; add {MUTANTS_DIR}/{MANIFEST} (see docs/tutorial.md)")
+        lines.append(f"  note: no mutants; add {MUTANTS_DIR}/{MUTANTS_MANIFEST} "
+                     "(see docs/tutorial.md)")
     state = "passed" if result.ok else "FAILED"
     lines.append(f"  {result.exercise} selftest {state} ({len(result.verdicts)} gradings, "
                  f"{result.seconds:.1f} s)")

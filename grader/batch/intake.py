@@ -36,7 +36,7 @@ RATIO_FLOOR = 1 << 20  # ... checked only for members larger than this
 MAX_LINK = 4096  # bytes of a symlink target stored in a .zip
 JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini", ".git", ".svn",
                   ".hg", ".idea", ".vscode", "__pycache__"})
-MANIFEST = ".grade-batch.json"  # marks a batch's output folder: never a student
+BATCH_MARKER = ".grade-batch.json"  # marks a batch's output folder: never a student
 UNZIPPED = "unzipped"  # the folder under unpack()'s *work* that archives go into
 OTHER_ARCHIVES = (".rar", ".7z", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst")
 
@@ -79,7 +79,7 @@ def discover(root: Path, skip: Iterable[Path] = ()) -> Listing:
                                   "permissions") from e
     for path in children:
         name = path.name
-        if _hidden(name) or path.resolve() in ignored or (path / MANIFEST).exists():
+        if _hidden(name) or path.resolve() in ignored or (path / BATCH_MARKER).exists():
             continue
         suffix = path.suffix.lower()
         if path.is_symlink():

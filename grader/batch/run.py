@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import docker
 import jinja2
 
 from grader.batch import intake
-from grader.batch.intake import MANIFEST, Entry
+from grader.batch.intake import BATCH_MARKER, Entry
 from grader.batch.progress import BatchProgress
 from grader.batch.worker import (
     ENGINE_ERRORS,
@@ -55,11 +56,11 @@ from grader.batch.worker import (
 )
 from grader.common.atomic import atomic_write
 from grader.errors import GraderError, SandboxError, SubmissionPathError, UsageError
-from grader.grading.run import ImageRef
+from grader.grading.status import STATUSES
 from grader.reports import html as report
 from grader.reports.class_summary import Change, ClassStats, change_reason, write_summary
-from grader.reports.gradebook import STATUSES, GradebookWriter, Row, load_row
-from grader.sandbox import engine
+from grader.reports.gradebook import GradebookWriter, Row, load_row
+from grader.sandbox import ImageRef, SandboxFactory, docker_connection
 from grader.sandbox.container import remove_orphans
 from grader.spec.exercise import Exercise
 
@@ -72,7 +73,7 @@ class BatchOptions:
     jobs: int
     force: bool = False
     # How a worker process reaches the engine; a module-level function, so it pickles.
-    connect: Connect = engine.connect
+    connect: Connect = docker_connection.connect
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,15 @@ def find_students(submissions: Path, out: Path) -> intake.Listing:
     return listing
 
 
-def run_batch(exercise: Exercise, listing: intake.Listing, image: ImageRef,
+def run_batch(exercise: Exercise, listing: intake.Listing, sandboxes: SandboxFactory,
               options: BatchOptions, stream: TextIO = sys.stderr) -> BatchSummary:
-    """Grade every student of *listing* into ``options.out``; see the module docstring."""
+    """Grade every student of *listing* into ``options.out``; see the module docstring.
+
+    Each worker process rebuilds *sandboxes* from its plan; the main process
+    keeps it to sweep orphaned containers at the end.
+    """
     started = time.monotonic()
+    image = sandboxes.image
     out = options.out.resolve()
     entries = listing.entries
     with OutputFolder(out, exercise):
@@ -122,7 +128,7 @@ def run_batch(exercise: Exercise, listing: intake.Listing, image: ImageRef,
         if listing.skipped:
             progress.note(f"not submissions, skipped: {', '.join(listing.skipped[:10])}"
                           + (" …" if len(listing.skipped) > 10 else ""))
-        run = _Run(exercise, image, out, options, entries, env, progress)
+        run = _Run(exercise, sandboxes, out, options, entries, env, progress)
         try:
             run.go()
         except BaseException as e:
@@ -154,7 +160,7 @@ class _Run:
     """The dispatch loop: a bounded window of submissions in flight, results as they come."""
 
     exercise: Exercise
-    image: ImageRef
+    sandboxes: SandboxFactory
     out: Path
     options: BatchOptions
     entries: Sequence[Entry]
@@ -177,8 +183,8 @@ class _Run:
     def go(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         stop = self._stop = ctx.Event()
-        setup = Setup(self.exercise, self.image, self.out, self.options.force,
-                       self.options.connect, stop, os.getpid())
+        setup = Setup(self.exercise, self.sandboxes.plan, self.out, self.options.force,
+                      self.options.connect, stop, os.getpid())
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx,
                                    initializer=init_worker, initargs=(setup,))
         todo = iter(self.entries)
@@ -200,7 +206,7 @@ class _Run:
             if self.failure is not None:
                 stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
-            _remove_orphans(self.options.connect)
+            _remove_orphans(self.sandboxes.client)
 
     def _fill(self, pool: ProcessPoolExecutor, todo: Iterator[Entry],
               pending: set[Future[Outcome]]) -> None:
@@ -245,7 +251,7 @@ class _Run:
         now = time.monotonic()
         if now - self._rebuilt < self._rebuild_every:
             return
-        rebuild(self.out, self.exercise, self.image, self.entries, self.env)
+        rebuild(self.out, self.exercise, self.sandboxes.image, self.entries, self.env)
         took = time.monotonic() - now
         self._rebuilt = time.monotonic()
         self._rebuild_every = max(1.0, 10 * took)
@@ -288,7 +294,7 @@ class OutputFolder:
 
     def __enter__(self) -> Path:
         out = self.out
-        manifest = out / MANIFEST
+        manifest = out / BATCH_MARKER
         try:
             out.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -323,24 +329,20 @@ class OutputFolder:
             self._fd = None
 
 
-def _remove_orphans(connect: Connect) -> None:
-    """Remove sandboxes whose grading process is gone.
+def _remove_orphans(client: docker.DockerClient | None) -> None:
+    """Remove sandboxes whose grading process is gone (Docker only).
 
     A worker interrupted while its container was being created cannot remove
     it: the engine creates it a moment later. Once the workers have exited,
     such containers are orphans. The engine may be the reason the batch stops,
     so failing to reach it here is no news; the next run sweeps again.
     """
-    try:
-        client = connect()
-    except ENGINE_ERRORS:
+    if client is None:
         return
     try:
         remove_orphans(client)
     except ENGINE_ERRORS:
         return
-    finally:
-        client.close()
 
 
 def summary_lines(exercise: Exercise, s: BatchSummary) -> list[str]:

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,12 @@ import requests
 from grader.batch import intake
 from grader.batch.intake import Entry
 from grader.errors import GraderError, InfraError, SubmissionPathError
-from grader.grading.run import ImageRef, grade
-from grader.grading.scoring import GradeResult, Problem, Timings, not_run
+from grader.grading.run import grade, rejected
+from grader.grading.scoring import Problem
 from grader.grading.staging import stage
 from grader.reports import html as report
 from grader.reports.gradebook import Previous, Row, load_row, previous_of, result_key, save
+from grader.sandbox import ImageRef, SandboxFactory, SandboxPlan
 from grader.spec.exercise import Exercise
 
 Connect = Callable[[], docker.DockerClient]
@@ -67,14 +67,16 @@ Outcome = Graded | EngineFailure | Cancelled
 # -- one student (runs in a worker process) --------------------------------------
 
 
-def grade_entry(entry: Entry, exercise: Exercise, client: docker.DockerClient,
-                image: ImageRef, out: Path, force: bool, env: jinja2.Environment) -> Graded:
+def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out: Path,
+                force: bool, env: jinja2.Environment) -> Graded:
     """Unpack, key, and grade one student unless the stored result still holds."""
+    image = sandboxes.image
     tmp = Path(tempfile.mkdtemp(prefix="grade-intake-"))
     try:
         try:
             source = intake.unpack(entry, tmp)
-            digest = stage(source, tmp / "key").sha256
+            staged = stage(source, tmp / "staged")
+            digest = staged.sha256
         except SubmissionPathError as e:
             # Name the upload, not the temporary folder it was unpacked into.
             reason = str(e).replace(str(tmp / intake.UNZIPPED), entry.path.name)
@@ -90,7 +92,7 @@ def grade_entry(entry: Entry, exercise: Exercise, client: docker.DockerClient,
                 and stored.submission_sha256 == digest):
             previous = previous_of(stored)
         try:
-            result = grade(exercise, source, client, image)
+            result = grade(exercise, source, sandboxes, staged=staged)
         except SubmissionPathError as e:
             return Graded(_store_problem(entry, exercise, image, out, env,
                                          Problem("Rejected", str(e))), skipped=False)
@@ -99,8 +101,8 @@ def grade_entry(entry: Entry, exercise: Exercise, client: docker.DockerClient,
         except GraderError as e:  # a bug in grade: say so, and try again next run
             return Graded(_store_problem(entry, exercise, image, out, env,
                                          Problem("GraderError", str(e))), skipped=False)
-        if result.status in ("error", "timeout"):
-            client.ping()  # a dead engine looks like a crashed app: never store that
+        if result.status in ("error", "timeout") and sandboxes.client is not None:
+            sandboxes.client.ping()  # a dead engine looks like a crashed app: never store that
         result = replace(result, submission=str(entry.path))
         return Graded(save(out, result, entry.student, entry.slug, digest, image.id, previous,
                            env), skipped=False)
@@ -111,15 +113,7 @@ def grade_entry(entry: Entry, exercise: Exercise, client: docker.DockerClient,
 def _store_problem(entry: Entry, exercise: Exercise, image: ImageRef, out: Path,
                    env: jinja2.Environment, problem: Problem) -> Row:
     """A refused upload (or a grader failure) as an error row; it is never reused."""
-    checks = tuple(not_run(c, "error", "not run: the submission was not graded")
-                   for c in exercise.checks)
-    result = GradeResult(
-        exercise=exercise.id, title=exercise.title, status="error", score=0.0,
-        max_score=round(exercise.max_score, 2), checks=checks, submission=str(entry.path),
-        spec_sha256=exercise.spec_sha256,
-        image=f"{image.tag} ({image.id[:19]})" if image.id else image.tag,
-        problem=problem, timings=Timings(),
-        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    result = rejected(exercise, str(entry.path), image, problem)
     return save(out, result, entry.student, entry.slug, "", image.id, None, env)
 
 
@@ -128,10 +122,10 @@ class Setup:
     """What every worker needs, sent once when it starts."""
 
     exercise: Exercise
-    image: ImageRef
+    plan: SandboxPlan
     out: Path
     force: bool
-    connect: Connect
+    connect: Connect  # used only for Docker sandboxes
     stop: Any  # a multiprocessing Event: the main process asks the workers to stop
     parent: int
 
@@ -140,7 +134,7 @@ class Setup:
 class _Worker:
     setup: Setup
     env: jinja2.Environment
-    client: docker.DockerClient | None = None
+    sandboxes: SandboxFactory | None = None
     busy: bool = False
     stopping: bool = False
 
@@ -192,12 +186,12 @@ def work(entry: Entry) -> Outcome:
         s = state.setup
         for attempt in (1, 2):
             try:
-                if state.client is None:
-                    state.client = s.connect()
-                return grade_entry(entry, s.exercise, state.client, s.image, s.out, s.force,
+                if state.sandboxes is None:
+                    state.sandboxes = SandboxFactory.from_plan(s.plan, s.connect)
+                return grade_entry(entry, s.exercise, state.sandboxes, s.out, s.force,
                                    state.env)
             except ENGINE_ERRORS as e:
-                if attempt == 2 or not _engine_alive(state.client):
+                if attempt == 2 or not _engine_alive(state.sandboxes):
                     return EngineFailure(entry.student, _engine_message(e))
         raise AssertionError("unreachable")
     except KeyboardInterrupt:
@@ -206,11 +200,13 @@ def work(entry: Entry) -> Outcome:
         state.busy = False
 
 
-def _engine_alive(client: docker.DockerClient | None) -> bool:
-    if client is None:
+def _engine_alive(sandboxes: SandboxFactory | None) -> bool:
+    if sandboxes is None:
         return False
+    if sandboxes.client is None:
+        return True  # process sandboxes: no engine to lose; the retry tells
     try:
-        return bool(client.ping())
+        return bool(sandboxes.client.ping())
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         return False
 

@@ -1,8 +1,8 @@
 """Run one check against a loaded submission, on the trusted side.
 
 The submission is reached only through :class:`Target`: HTTP to the app, the
-agent's JSON answers (untrusted, validated here) and a copy of the database
-the app created, which the host opens and exercises itself.
+agent's typed answers (untrusted; parsed by sandbox/agent_client.py) and a
+copy of the database the app created, which the host opens and exercises itself.
 """
 
 from __future__ import annotations
@@ -16,10 +16,18 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from grader.grading.compare import Assertion, check_response, extract, short
 from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout
+from grader.grading.status import Status
+from grader.sandbox.agent_client import (
+    AgentClient,
+    AgentGone,
+    AgentRefused,
+    AgentTimeout,
+    ModelClaim,
+)
 from grader.spec.exercise import (
     Check,
     CodeCheck,
@@ -29,25 +37,16 @@ from grader.spec.exercise import (
     substitute,
 )
 
-CheckStatus = Literal["passed", "failed", "error", "timeout"]
-
-
-class TargetTimeout(Exception):
-    """The submission did not answer a control request in time."""
-
-
-class TargetGone(Exception):
-    """The submission's process is gone or answered nonsense."""
-
 
 class Target(Protocol):
     """What a check may touch of a loaded submission."""
 
-    def new_client(self, timeout: float) -> AppClient: ...
-
-    def control(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """The agent's reply (``{"ok": bool, ...}``); raises TargetTimeout / TargetGone."""
+    @property
+    def agent(self) -> AgentClient:
+        """Typed questions to the agent; raises AgentTimeout, AgentGone, AgentRefused."""
         ...
+
+    def new_client(self, timeout: float) -> AppClient: ...
 
     def database_copy(self, timeout: float) -> Path:
         """A fresh host-side copy of the app's SQLite database."""
@@ -56,7 +55,7 @@ class Target(Protocol):
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    status: CheckStatus
+    status: Status
     assertions: tuple[Assertion, ...]
     message: str
     duration: float
@@ -65,9 +64,9 @@ class CheckOutcome:
 class _Stop(Exception):
     """Ends a check early with a final outcome."""
 
-    def __init__(self, status: CheckStatus, message: str) -> None:
+    def __init__(self, status: Status, message: str) -> None:
         super().__init__(message)
-        self.status: CheckStatus = status
+        self.status: Status = status
         self.message = message
 
 
@@ -85,16 +84,16 @@ def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
     except _Stop as stop:
         return CheckOutcome(stop.status, tuple(assertions), stop.message,
                             time.monotonic() - start)
-    except (RequestTimeout, TargetTimeout):
+    except (RequestTimeout, AgentTimeout):
         return CheckOutcome("timeout", tuple(assertions),
                             f"no answer within {timeout:.1f} s (an endless loop?)",
                             time.monotonic() - start)
-    except (AppUnreachable, TargetGone) as e:
+    except (AppUnreachable, AgentGone) as e:
         return CheckOutcome("failed", tuple(assertions),
                             f"the app stopped answering (did it crash?): {e}",
                             time.monotonic() - start)
     failed = [a for a in assertions if not a.passed]
-    status: CheckStatus = "failed" if failed or not assertions else "passed"
+    status: Status = "failed" if failed or not assertions else "passed"
     message = "; ".join(_describe(a) for a in failed[:3]) if failed else "ok"
     return CheckOutcome(status, tuple(assertions), message, time.monotonic() - start)
 
@@ -163,33 +162,15 @@ def _render_json(value: Any, variables: dict[str, str]) -> Any:
 # -- models --------------------------------------------------------------------
 
 
-def fetch_models(target: Target, timeout: float) -> dict[str, dict[str, Any]]:
-    """The app's models as the agent describes them, checked for shape."""
-    reply = target.control("models", {}, timeout)
-    if not reply["ok"]:
-        raise _Stop("failed", _agent_error(reply))
-    models = _result(reply).get("models")
-    if not isinstance(models, dict):
-        raise TargetGone("malformed models answer")
-    clean: dict[str, dict[str, Any]] = {}
-    for name, info in models.items():
-        if not isinstance(info, dict) or not isinstance(info.get("table"), str):
-            raise TargetGone("malformed models answer")
-        columns = info.get("columns")
-        if not isinstance(columns, list) or not all(_is_column(c) for c in columns):
-            raise TargetGone("malformed column description")
-        clean[str(name)] = {"table": info["table"], "columns": {c["name"]: c for c in columns}}
-    return clean
+def fetch_models(target: Target, timeout: float) -> dict[str, ModelClaim]:
+    """The app's models as the agent describes them (a claim), by class name."""
+    try:
+        return target.agent.models(timeout=timeout)
+    except AgentRefused as e:
+        raise _Stop("failed", e.failure.short()) from e
 
 
-def _is_column(c: Any) -> bool:
-    return (isinstance(c, dict) and isinstance(c.get("name"), str)
-            and isinstance(c.get("type"), str)
-            and (c.get("length") is None or type(c.get("length")) is int)
-            and all(type(c.get(k)) is bool for k in ("primary_key", "unique", "nullable")))
-
-
-def _find_model(models: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+def _find_model(models: dict[str, ModelClaim], name: str) -> ModelClaim:
     if name not in models:
         found = ", ".join(sorted(models)) or "none"
         raise _Stop("failed", f"no model class named {name} (models found: {found})")
@@ -200,12 +181,12 @@ def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Asser
     model = _find_model(fetch_models(target, timeout), body.model)
     out.append(Assertion(f"model {body.model} exists", True))
     if body.table is not None:
-        out.append(Assertion("table name", model["table"] == body.table, body.table,
-                             model["table"]))
+        out.append(Assertion("table name", model.table == body.table, body.table,
+                             model.table))
     if body.columns:
         # Column facts come from the database the app created, read on this side: the
         # agent's own description is the student's process talking and could be forged.
-        columns = _database_columns(target, model["table"], timeout)
+        columns = _database_columns(target, model.table, timeout)
         for col in body.columns:
             actual = columns.get(col.name)
             if actual is None:
@@ -219,14 +200,13 @@ def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Asser
                     out.append(Assertion(f"column {col.name} {prop}", got == want,
                                          _text(want), _text(got)))
     if body.repr is not None:
-        reply = target.control("repr", {"model": body.model, "fields": dict(body.repr.fields)},
-                               timeout)
-        if not reply["ok"]:
+        try:
+            text = target.agent.repr(body.model, dict(body.repr.fields), timeout=timeout)
+        except AgentRefused as e:
             out.append(Assertion(f"repr({body.model}(...))", False, body.repr.equals,
-                                 _agent_error(reply)))
+                                 e.failure.short()))
             return
-        text = _result(reply).get("repr")
-        got = text if type(text) is str else "(not a string)"
+        got = text if text is not None else "(not a string)"
         out.append(Assertion(f"repr({body.model}(...))", got == body.repr.equals,
                              body.repr.equals, got))
 
@@ -291,7 +271,7 @@ def _run_database(body: DatabaseCheck, target: Target, timeout: float,
     table = body.table
     if table is None:
         assert body.model is not None
-        table = _find_model(fetch_models(target, timeout), body.model)["table"]
+        table = _find_model(fetch_models(target, timeout), body.model).table
     path = target.database_copy(timeout)
     conn = open_untrusted_sqlite(path, time.monotonic() + timeout)
     try:
@@ -345,7 +325,7 @@ def _insert(conn: sqlite3.Connection, table: str, row: tuple[tuple[str, Any], ..
         return "rejected", msg
     except sqlite3.OperationalError as e:
         if "interrupted" in str(e):
-            raise TargetTimeout("database check") from e
+            raise AgentTimeout("database check") from e
         return "rejected", str(e)
     return "ok", ""
 
@@ -365,12 +345,14 @@ class AppInspector:
         self._timeout = timeout
 
     def models(self) -> dict[str, dict[str, Any]]:
-        return fetch_models(self._target, self._timeout)
+        return {name: claim.as_dict()
+                for name, claim in fetch_models(self._target, self._timeout).items()}
 
     def repr(self, model: str, **fields: Any) -> str | None:
-        reply = self._target.control("repr", {"model": model, "fields": fields}, self._timeout)
-        text = _result(reply).get("repr") if reply["ok"] else None
-        return text if type(text) is str else None
+        try:
+            return self._target.agent.repr(model, fields, timeout=self._timeout)
+        except AgentRefused:
+            return None
 
 
 def _run_code(body: CodeCheck, target: Target, timeout: float, out: list[Assertion]) -> None:
@@ -394,7 +376,7 @@ def _run_code(body: CodeCheck, target: Target, timeout: float, out: list[Asserti
             fn(**{p: fixtures[p]() for p in params})
         except AssertionError as e:
             out.append(Assertion(name, False, None, str(e) or _assert_line(e)))
-        except (RequestTimeout, TargetTimeout, AppUnreachable, TargetGone, _Stop):
+        except (RequestTimeout, AgentTimeout, AppUnreachable, AgentGone, _Stop):
             raise
         except Exception as e:  # noqa: BLE001 - the app's answer broke the check's code
             out.append(Assertion(name, False, None, f"{type(e).__name__}: {e}"))
@@ -405,24 +387,6 @@ def _run_code(body: CodeCheck, target: Target, timeout: float, out: list[Asserti
 def _assert_line(e: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<check code>"]
     return f"assertion failed at line {frames[-1].lineno} of the check" if frames else "failed"
-
-
-# -- helpers --------------------------------------------------------------------
-
-
-def _result(reply: dict[str, Any]) -> dict[str, Any]:
-    result = reply.get("result")
-    if not isinstance(result, dict):
-        raise TargetGone("malformed answer")
-    return result
-
-
-def _agent_error(reply: dict[str, Any]) -> str:
-    error = reply.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        kind = error.get("type") if isinstance(error.get("type"), str) else "Error"
-        return f"{kind}: {short(error['message'], 300)}"
-    return "the app could not answer"
 
 
 _RUNNERS: dict[type, Callable[[Any, Target, float, list[Assertion]], None]] = {

@@ -1,19 +1,23 @@
 """Scores and results. The host decides the score here, from the spec it holds.
 
-Hidden checks lose their expectations in :func:`score_check`, so no report,
-JSON or summary made later can leak them.
+Hidden checks lose their expectations already in :func:`score_check`, so no
+report, JSON or summary made later can leak them. That is defence in depth:
+what a student sees of a hidden check is decided in reports/visibility.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from grader.grading.checks import CheckOutcome, CheckStatus
+from grader.grading.checks import CheckOutcome
 from grader.grading.compare import Assertion
+from grader.grading.status import Status
 from grader.spec.exercise import Check
 
-Status = Literal["passed", "failed", "error", "timeout"]
+# The one sentence a student reads in place of a hidden check's message
+# (reports/visibility.py shows it everywhere; it lives here so grading need
+# not import the reports room above it).
 HIDDEN_MESSAGE = "hidden check: its expectations are not shown"
 
 
@@ -22,7 +26,7 @@ class CheckResult:
     id: str
     name: str
     kind: str
-    status: CheckStatus
+    status: Status
     points: float
     max_points: float
     message: str
@@ -116,7 +120,7 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
     )
 
 
-def not_run(check: Check, status: CheckStatus, message: str) -> CheckResult:
+def not_run(check: Check, status: Status, message: str) -> CheckResult:
     """A check that could not run because the submission did not load."""
     return CheckResult(id=check.id, name=check.name, kind=check.kind, status=status,
                        points=0.0, max_points=check.points, message=message,

@@ -2,7 +2,8 @@
 
 Everything the student's code produced is untrusted here: workflow-command
 data is %-escaped (so it cannot start a command of its own), Markdown is
-escaped and kept to one line, and hidden checks show only their names.
+escaped and kept to one line. Checks are rendered as a student may see them
+(visibility.py): a hidden check keeps its name, points, status and hint.
 """
 
 from __future__ import annotations
@@ -11,26 +12,19 @@ import html
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from grader.common.text import CONTROL, one_line
 from grader.grading.scoring import CheckResult
+from grader.grading.status import Status
+from grader.reports.verdict import ExerciseVerdict
+from grader.reports.visibility import for_student
 
-if TYPE_CHECKING:
-    from grader.ci.run import Verdict
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-MARKS = {"passed": "✅", "failed": "❌", "error": "❌", "timeout": "⏱️"}
+# Markdown's marks; the terminal's plain ones are terminal.MARKS.
+EMOJI: dict[Status, str] = {"passed": "✅", "failed": "❌", "error": "❌", "timeout": "⏱️"}
 
 
-def plain(text: str, limit: int) -> str:
-    """One line, no terminal control characters, at most *limit* characters."""
-    one = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", "\n"))
-    one = one.replace("\n", " ⏎ ")
-    return one if len(one) <= limit else one[:limit] + "…"
-
-
-def points_line(verdicts: Sequence[Verdict]) -> str:
+def points_line(verdicts: Sequence[ExerciseVerdict]) -> str:
     """``Points x/y`` over every exercise, for people and for tools that parse logs."""
     score = round(sum(v.result.score for v in verdicts), 2)
     top = round(sum(v.result.max_score for v in verdicts), 2)
@@ -48,11 +42,11 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def error_annotations(verdicts: Sequence[Verdict]) -> list[str]:
+def error_annotations(verdicts: Sequence[ExerciseVerdict]) -> list[str]:
     """``::error`` lines: at file:line for a submission that did not load, else per exercise."""
     lines = []
     for v in verdicts:
-        r = v.result
+        r = for_student(v.result)
         title = f"{r.exercise}: {r.score:g}/{r.max_score:g} points"
         if r.problem is not None:
             p = r.problem
@@ -60,15 +54,15 @@ def error_annotations(verdicts: Sequence[Verdict]) -> list[str]:
             where = _repo_file(v, p.file)
             if where is not None and p.line is not None:
                 props |= {"file": where, "line": str(p.line)}
-            message = plain(f"{p.kind}: {p.message}", 1000)
+            message = one_line(f"{p.kind}: {p.message}", 1000)
             if p.text:
-                message += f"\n    {plain(p.text.strip(), 300)}"
+                message += f"\n    {one_line(p.text.strip(), 300)}"
             lines.append(_command("error", props, message))
         elif not v.ok:
             failed = [c.name for c in r.checks if c.status != "passed"]
             props = {"title": title} | ({"file": v.path} if v.is_file else {})
             lines.append(_command("error", props, f"below the required {v.required:g} points; "
-                                  "not passed: " + plain(", ".join(failed), 1000)))
+                                  "not passed: " + one_line(", ".join(failed), 1000)))
     return lines
 
 
@@ -77,9 +71,9 @@ def _command(kind: str, props: dict[str, str], message: str) -> str:
     return f"::{kind} {shown}::{escape_data(message)}"
 
 
-def _repo_file(v: Verdict, file: str | None) -> str | None:
+def _repo_file(v: ExerciseVerdict, file: str | None) -> str | None:
     """The repository path of a file the agent named (relative to the submission), if sane."""
-    if not file or file.startswith("/") or "\\" in file or _CONTROL.search(file):
+    if not file or file.startswith("/") or "\\" in file or CONTROL.search(file):
         return None
     parts = Path(file).parts
     if ".." in parts:
@@ -96,11 +90,11 @@ def _repo_file(v: Verdict, file: str | None) -> str | None:
 
 def md(text: str, limit: int = 300) -> str:
     """Untrusted text as inert one-line Markdown."""
-    escaped = _MARKDOWN.sub(r"\\\1", plain(text, limit))
+    escaped = _MARKDOWN.sub(r"\\\1", one_line(text, limit))
     return html.escape(escaped, quote=False)
 
 
-def job_summary(verdicts: Sequence[Verdict], source: str, note: str = "") -> str:
+def job_summary(verdicts: Sequence[ExerciseVerdict], source: str, note: str = "") -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``: a table, then each exercise's checks."""
     ok = all(v.ok for v in verdicts)
     lines = [f"## grade: {points_line(verdicts)} {'✅' if ok else '❌'}", "",
@@ -110,9 +104,9 @@ def job_summary(verdicts: Sequence[Verdict], source: str, note: str = "") -> str
         r = v.result
         lines.append(f"| {md(r.exercise)} · {md(r.title)} | `{_code(v.path)}` | "
                      f"{r.score:g}/{r.max_score:g} | {v.required:g} | "
-                     f"{MARKS.get(r.status, '❌')} {r.status} |")
+                     f"{EMOJI[r.status]} {r.status} |")
     for v in verdicts:
-        r = v.result
+        r = for_student(v.result)
         lines += ["", f"### {md(r.exercise)} · {md(r.title)}: {r.score:g}/{r.max_score:g}", ""]
         if r.problem is not None:
             lines.append(f"**{md(r.problem.headline(), 500)}**")
@@ -127,11 +121,9 @@ def job_summary(verdicts: Sequence[Verdict], source: str, note: str = "") -> str
 
 
 def _check_line(c: CheckResult, loaded: bool) -> str:
-    line = f"- {MARKS.get(c.status, '❌')} {md(c.name)} ({c.points:g}/{c.max_points:g})"
+    line = f"- {EMOJI[c.status]} {md(c.name)} ({c.points:g}/{c.max_points:g})"
     if c.status == "passed" or not loaded:
         return line
-    if c.hidden:
-        return line + " (hidden check)"
     line += f": {md(c.message)}"
     if c.hint:
         line += f" *Hint: {md(c.hint)}*"
@@ -139,10 +131,10 @@ def _check_line(c: CheckResult, loaded: bool) -> str:
 
 
 def _code(text: str) -> str:
-    return plain(text, 200).replace("`", "'")
+    return one_line(text, 200).replace("`", "'")
 
 
-def step_outputs(verdicts: Sequence[Verdict]) -> str:
+def step_outputs(verdicts: Sequence[ExerciseVerdict]) -> str:
     """``$GITHUB_OUTPUT`` lines: points, max-points, passed."""
     score = round(sum(v.result.score for v in verdicts), 2)
     top = round(sum(v.result.max_score for v in verdicts), 2)

@@ -26,14 +26,15 @@ from typing import Any
 import jinja2
 
 from grader.common.atomic import AtomicFile, atomic_write
-from grader.grading.scoring import GradeResult, Problem, Status, Timings
+from grader.grading.scoring import GradeResult, Problem, Timings
+from grader.grading.status import STATUSES, Status
 from grader.reports.html import render_html
+from grader.reports.visibility import for_student, gradescope_visibility
 
 STUDENTS = "students"
 ROW_FILE = "grade.json"
 GRADESCOPE_FILE = "results.json"
 REPORT_FILE = "report.html"
-STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "timeout")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -163,8 +164,9 @@ def gradescope(result: GradeResult) -> dict[str, Any]:
     """*result* in Gradescope's autograder format (``/autograder/results/results.json``).
 
     Every text is plain (``*_format: text``): student output must not become HTML.
-    Hidden checks are listed with their points; their messages are already redacted.
+    Checks appear as a student may see them (visibility.py), hidden ones too.
     """
+    result = for_student(result)
     tests = []
     for number, c in enumerate(result.checks, start=1):
         output = "" if c.status == "passed" else c.message
@@ -180,7 +182,7 @@ def gradescope(result: GradeResult) -> dict[str, Any]:
             "output": output,
             "output_format": "text",
             "tags": [c.kind, "hidden"] if c.hidden else [c.kind],
-            "visibility": "visible",
+            "visibility": gradescope_visibility(c),
         })
     lines = [f"{result.exercise} · {result.title}: {result.score:g}/{result.max_score:g} "
              f"points ({result.status})"]

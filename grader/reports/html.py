@@ -2,6 +2,7 @@
 
 One Jinja2 environment, autoescaping on; templates render dataclasses. Anything
 the student's code produced is escaped by the template and truncated here.
+Both files show the result as a student may see it (visibility.py).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import json
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
 from grader.common.atomic import atomic_write
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.grading.compare import Assertion
 from grader.grading.scoring import GradeResult
+from grader.reports.visibility import for_student
 
 MAX_SHOWN = 4000  # characters of one expected/actual value in the report
 
@@ -72,16 +75,30 @@ def safe_name(text: str) -> str:
 
 def render_html(result: GradeResult, env: jinja2.Environment | None = None) -> str:
     env = env or environment()
-    return env.get_template("report.html.j2").render(r=result)
+    return env.get_template("report.html.j2").render(r=for_student(result))
+
+
+def report_json(result: GradeResult) -> dict[str, Any]:
+    """The JSON beside the HTML: ``grade submit --json``'s object, with what the page adds."""
+    view = for_student(result)
+    data = view.to_json()
+    # The page shows each check's hint; its JSON must not say less.
+    data["checks"] = [entry | {"hidden": c.hidden, "hint": c.hint}
+                      for entry, c in zip(data["checks"], view.checks, strict=True)]
+    return data | {"title": view.title, "submission": view.submission,
+                   "graded_at": view.graded_at}
 
 
 def write_report(result: GradeResult, directory: Path, stem: str) -> GradeResult:
-    """Write ``stem.html`` and ``stem.json`` into *directory*; return the result with its path."""
+    """Write ``stem.html`` and ``stem.json`` into *directory*; return what they show.
+
+    That is the result as a student may see it (visibility.py), with the
+    report's path, so whatever the caller prints next agrees with the files.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     html_path = (directory / f"{stem}.html").resolve()
-    result = replace(result, report=str(html_path))
+    result = replace(for_student(result), report=str(html_path))
     atomic_write(html_path, render_html(result))
-    data = result.to_json() | {"title": result.title, "submission": result.submission,
-                               "graded_at": result.graded_at}
-    atomic_write(directory / f"{stem}.json", json.dumps(data, indent=2, ensure_ascii=False))
+    atomic_write(directory / f"{stem}.json",
+                 json.dumps(report_json(result), indent=2, ensure_ascii=False))
     return result

@@ -1,7 +1,7 @@
 """JUnit XML for CI systems: one testsuite per exercise, one testcase per check.
 
-Hidden checks appear under their names with their status and points only:
-never a message, an assertion or a hint that could give the expectation away.
+Checks are rendered as a student may see them (visibility.py): a hidden one
+keeps its name, points, status and hint, never its message or assertions.
 Text from the student's app is stripped of characters XML 1.0 cannot carry.
 """
 
@@ -11,17 +11,14 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from grader.common.atomic import atomic_write
 from grader.grading.scoring import CheckResult, GradeResult
-
-if TYPE_CHECKING:
-    from grader.ci.run import Verdict
+from grader.reports.verdict import ExerciseVerdict
+from grader.reports.visibility import for_student
 
 MAX_TEXT = 4000
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_HIDDEN = "hidden check: only its name and result are shown"
 
 
 def xml_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -30,7 +27,7 @@ def xml_text(text: str, limit: int = MAX_TEXT) -> str:
     return safe if len(safe) <= limit else safe[:limit] + f"… ({len(safe) - limit} more)"
 
 
-def to_xml(verdicts: Sequence[Verdict]) -> str:
+def to_xml(verdicts: Sequence[ExerciseVerdict]) -> str:
     """The JUnit XML document for a ``grade check`` run."""
     suites = ET.Element("testsuites", name="grade")
     totals = {"tests": 0, "failures": 0, "errors": 0}
@@ -48,13 +45,13 @@ def to_xml(verdicts: Sequence[Verdict]) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write(path: Path, verdicts: Sequence[Verdict]) -> None:
+def write(path: Path, verdicts: Sequence[ExerciseVerdict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, to_xml(verdicts))
 
 
-def _suite(v: Verdict) -> ET.Element:
-    r = v.result
+def _suite(v: ExerciseVerdict) -> ET.Element:
+    r = for_student(v.result)
     failures = sum(1 for c in r.checks if c.status == "failed")
     errors = sum(1 for c in r.checks if c.status in ("error", "timeout"))
     suite = ET.Element("testsuite", {
@@ -87,11 +84,8 @@ def _case(r: GradeResult, c: CheckResult, path: str) -> ET.Element:
     points = f"{c.points:g}/{c.max_points:g} points"
     if c.status != "passed":
         tag = "failure" if c.status == "failed" else "error"
-        if c.hidden:
-            message, body = f"{points}: {_HIDDEN} ({c.status})", ""
-        else:
-            message = f"{points}: {xml_text(c.message.splitlines()[0] if c.message else '', 500)}"
-            body = _details(r, c)
+        message = f"{points}: {xml_text(c.message.splitlines()[0] if c.message else '', 500)}"
+        body = _details(r, c)
         node = ET.SubElement(case, tag, message=message, type=c.status)
         node.text = body or None
     out = ET.SubElement(case, "system-out")

@@ -1,65 +1,260 @@
-"""The JSON-lines control channel to the sandbox agent (untrusted on the far side).
+"""The host's side of the agent protocol: the one module that knows its wire format.
 
-Both sandbox backends (Docker and process) speak it over ``ctl.sock``; every
-answer is size-capped, deadline-bound and parsed strictly as JSON.
+The agent (sandbox/agent.py) runs inside the sandbox, in the student's own
+interpreter, so everything it says is untrusted. The wire format is JSON
+lines over ``ctl.sock``: the host sends ``{"op": NAME, "args": {...}}`` and
+the agent answers ``{"ok": true, "result": {...}}`` or ``{"ok": false,
+"error": {"type", "message", "file", "line", "text", "traceback"}}``.
+:class:`AgentClient` offers one typed method per op; each answer is
+size-capped, deadline-bound and parsed strictly, never unpickled, and comes
+back as plain frozen dataclasses.
+
+Three exceptions say how a call ended when it did not answer the question:
+
+    AgentTimeout   no answer in time (the student's code is busy or stuck)
+    AgentGone      the connection closed, or the answer is malformed
+    AgentRefused   the agent answered, with an error (carries an AgentFailure)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import socket
 import time
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 MAX_CONTROL_REPLY = 16 << 20  # bytes; a database dump is the largest answer
+MAX_DB_DUMP = 8 << 20  # bytes of SQLite file
+_NO_ANSWER = "the app could not answer"
+_NOT_LOADED = "the app could not be loaded"
 
 
-class ControlTimeout(Exception):
+class AgentTimeout(Exception):
     """The agent did not answer in time (the student's code is busy or stuck)."""
 
 
-class ControlClosed(Exception):
+class AgentGone(Exception):
     """The agent's connection closed or it answered nonsense: its process is gone."""
 
 
-class ControlChannel:
-    """One connection to the agent; requests are answered in order."""
+@dataclass(frozen=True)
+class AgentFailure:
+    """The agent's own description of an error: a claim, clipped to size."""
+
+    kind: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    text: str | None = None
+    traceback: str | None = None
+    explained: bool = True  # False: the agent gave no message, *message* is ours
+
+    def short(self, limit: int = 300) -> str:
+        if not self.explained:
+            return self.message
+        message = self.message
+        if len(message) > limit:
+            message = message[:limit] + f"… ({len(message)} chars)"
+        return f"{self.kind}: {message}"
+
+
+class AgentRefused(Exception):
+    """The agent answered the op with an error."""
+
+    def __init__(self, failure: AgentFailure) -> None:
+        super().__init__(failure.short())
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class ColumnClaim:
+    """A column as the student's process describes it; checks read the real schema instead."""
+
+    name: str
+    type: str
+    length: int | None
+    primary_key: bool
+    unique: bool
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class ModelClaim:
+    """A model class as the student's process describes it."""
+
+    name: str
+    table: str
+    columns: tuple[ColumnClaim, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for instructor code: ``{"table": ..., "columns": {name: {...}}}``."""
+        return {"table": self.table,
+                "columns": {c.name: asdict(c) for c in self.columns}}
+
+
+class Channel(Protocol):
+    """Carries one request and returns the reply's envelope, checked only for shape."""
+
+    def call(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class SocketChannel:
+    """JSON lines over a unix socket; requests are answered in order."""
 
     def __init__(self, path: str) -> None:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.connect(path)
+        try:
+            self._sock.connect(path)
+        except OSError:
+            self._sock.close()
+            raise
         self._buffer = b""
 
-    def call(self, op: str, args: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
-        """Send one request; return the agent's reply, checked only for shape."""
-        message = json.dumps({"op": op, "args": args or {}}).encode() + b"\n"
+    def call(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        message = json.dumps({"op": op, "args": args}).encode() + b"\n"
         deadline = time.monotonic() + timeout
         try:
-            self._sock.settimeout(timeout)
+            self._sock.settimeout(max(timeout, 0.001))
             self._sock.sendall(message)
             while b"\n" not in self._buffer:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ControlTimeout(op)
+                    raise AgentTimeout(op)
                 self._sock.settimeout(remaining)
                 chunk = self._sock.recv(1 << 16)
                 if not chunk:
-                    raise ControlClosed(op)
+                    raise AgentGone(op)
                 self._buffer += chunk
                 if len(self._buffer) > MAX_CONTROL_REPLY:
-                    raise ControlClosed(f"{op}: the sandbox sent an oversized answer")
+                    raise AgentGone(f"{op}: the sandbox sent an oversized answer")
         except TimeoutError as e:
-            raise ControlTimeout(op) from e
-        except (BrokenPipeError, ConnectionResetError) as e:
-            raise ControlClosed(op) from e
+            raise AgentTimeout(op) from e
+        except OSError as e:  # broken pipe, reset: the far side is gone
+            raise AgentGone(op) from e
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
             reply = json.loads(line)
-        except ValueError as e:
-            raise ControlClosed(f"{op}: the sandbox sent something that is not JSON") from e
+        except (ValueError, RecursionError) as e:
+            raise AgentGone(f"{op}: the sandbox sent something that is not JSON") from e
         if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
-            raise ControlClosed(f"{op}: the sandbox sent a malformed answer")
+            raise AgentGone(f"{op}: the sandbox sent a malformed answer")
         return reply
 
     def close(self) -> None:
         self._sock.close()
+
+
+class AgentClient:
+    """Typed calls to the agent in one sandbox; every answer is untrusted data."""
+
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    @classmethod
+    def connect(cls, socket_path: str) -> AgentClient:
+        """A client over the agent's control socket."""
+        return cls(SocketChannel(socket_path))
+
+    def close(self) -> None:
+        self._channel.close()
+
+    # -- set-up steps ------------------------------------------------------------------
+
+    def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> None:
+        """Import the submission and find its Flask app (raises AgentRefused with why not)."""
+        self._result("load", {"entry": list(entry), "create_tables": create_tables}, timeout,
+                     unexplained=_NOT_LOADED)
+
+    def migrate(self, *, timeout: float) -> None:
+        """Run the submission's own migrations (``flask db upgrade``)."""
+        self._result("migrate", {}, timeout, unexplained=_NOT_LOADED)
+
+    # -- questions about the loaded app ------------------------------------------------
+
+    def models(self, *, timeout: float) -> dict[str, ModelClaim]:
+        """The app's model classes and their tables, by class name."""
+        models = self._result("models", {}, timeout).get("models")
+        if not isinstance(models, dict):
+            raise AgentGone("malformed models answer")
+        claims: dict[str, ModelClaim] = {}
+        for name, info in models.items():
+            if not isinstance(info, dict) or not isinstance(info.get("table"), str):
+                raise AgentGone("malformed models answer")
+            columns = info.get("columns")
+            if not isinstance(columns, list) or not all(_is_column(c) for c in columns):
+                raise AgentGone("malformed column description")
+            claims[str(name)] = ModelClaim(str(name), info["table"], tuple(
+                ColumnClaim(c["name"], c["type"], c.get("length"), c["primary_key"],
+                            c["unique"], c["nullable"]) for c in columns))
+        return claims
+
+    def repr(self, model: str, fields: dict[str, Any], *, timeout: float) -> str | None:
+        """``repr(Model(**fields))`` in the app, or None if it is not a string."""
+        text = self._result("repr", {"model": model, "fields": fields}, timeout).get("repr")
+        return text if type(text) is str else None
+
+    def dump_db(self, *, timeout: float) -> bytes:
+        """The bytes of the app's SQLite database (AgentGone says why there are none)."""
+        try:
+            result = self._result("dump_db", {}, timeout)
+        except AgentRefused as e:
+            raise AgentGone(f"the app's database could not be read: {e.failure.message}") from e
+        data = result.get("data")
+        if not isinstance(data, str) or len(data) > MAX_DB_DUMP * 4 // 3 + 8:
+            dialect = result.get("dialect")
+            raise AgentGone(f"the app's database is not a SQLite file the grader can read "
+                            f"(dialect {_clip(dialect, 40)!r}); use "
+                            "SQLALCHEMY_DATABASE_URI='sqlite:///...'")
+        try:
+            return base64.b64decode(data, validate=True)
+        except binascii.Error as e:
+            raise AgentGone("the app's database dump is not valid base64") from e
+
+    # -- the envelope ------------------------------------------------------------------
+
+    def _result(self, op: str, args: dict[str, Any], timeout: float,
+                unexplained: str = _NO_ANSWER) -> dict[str, Any]:
+        reply = self._channel.call(op, args, timeout)
+        if not reply["ok"]:
+            raise AgentRefused(failure_from(reply.get("error"), unexplained))
+        result = reply.get("result")
+        if not isinstance(result, dict):
+            raise AgentGone(f"{op}: malformed answer")
+        return result
+
+
+def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:
+    """Parse the agent's untrusted error description, clipping every field."""
+    if not isinstance(error, dict):
+        return AgentFailure("Error", unexplained, explained=False)
+
+    def text(key: str, limit: int) -> str | None:
+        value = error.get(key)
+        return value[:limit] if isinstance(value, str) else None
+
+    line = error.get("line")
+    return AgentFailure(
+        kind=text("type", 80) or "Error",
+        message=text("message", 2000) or unexplained,
+        explained=isinstance(error.get("message"), str),
+        file=text("file", 300),
+        line=line if type(line) is int else None,
+        text=text("text", 500),
+        traceback=text("traceback", 4000),
+    )
+
+
+def _is_column(c: Any) -> bool:
+    return (isinstance(c, dict) and isinstance(c.get("name"), str)
+            and isinstance(c.get("type"), str)
+            and (c.get("length") is None or type(c.get("length")) is int)
+            and all(type(c.get(k)) is bool for k in ("primary_key", "unique", "nullable")))
+
+
+def _clip(value: Any, limit: int) -> Any:
+    return value[:limit] if isinstance(value, str) else value

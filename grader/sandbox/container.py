@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import stat
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,59 +26,32 @@ import requests
 from docker.types import LogConfig, Ulimit
 
 from grader.errors import SandboxError
-from grader.sandbox.agent_client import ControlChannel, ControlClosed
+from grader.sandbox.base import Sandbox, SandboxRun
 from grader.spec.exercise import Limits
 
 SANDBOX_UID = 10001
-LABEL = "grade.managed"
+MANAGED_LABEL = "grade.managed"  # on every container and build helper grade creates
+OWNER_LABEL = "grade.owner"  # host:pid of the grader that owns it
 
 
-@dataclass(frozen=True)
-class SandboxRun:
-    """What the host learned about the container after it was removed."""
+class DockerSandbox(Sandbox):
+    """One hardened container for one submission."""
 
-    output: str = ""
-    output_truncated: bool = False
-    exit_code: int | None = None
-    oom_killed: bool = False
+    def __init__(self, client: docker.DockerClient, image: str, submission: Path, limits: Limits,
+                 labels: Mapping[str, str] | None = None) -> None:
+        super().__init__(limits)
+        self.client = client
+        self.image = image
+        self.submission = submission
+        self.labels = dict(labels or {})
+        self.name = f"grade-{uuid.uuid4().hex[:12]}"
+        self._dir: Path | None = None
+        self._container: Any = None
 
-
-@dataclass
-class Sandbox:
-    """One container for one submission; use as a context manager."""
-
-    client: docker.DockerClient
-    image: str
-    submission: Path
-    limits: Limits
-    labels: dict[str, str] = field(default_factory=dict)
-    name: str = field(default_factory=lambda: f"grade-{uuid.uuid4().hex[:12]}")
-    run: SandboxRun = field(default_factory=SandboxRun)
-    _dir: Path | None = None
-    _container: Any = None
-    _ctl: ControlChannel | None = None
-
-    @property
-    def app_socket(self) -> str:
-        assert self._dir is not None
-        return str(self._dir / "app.sock")
-
-    def __enter__(self) -> Sandbox:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def start(self) -> None:
-        """Create the container, wait for the agent's sockets, lock the folder."""
-        self._dir = Path(tempfile.mkdtemp(prefix="grade-sock-"))
+    def _launch(self) -> Path:
+        folder = self._dir = Path(tempfile.mkdtemp(prefix="grade-sock-"))
         # The sandbox user must create its sockets here, and only until we lock it.
-        os.chmod(self._dir, 0o777)
+        os.chmod(folder, 0o777)
         lim = self.limits
         try:
             self._container = self.client.containers.create(
@@ -101,9 +73,9 @@ class Sandbox:
                          Ulimit(name="core", soft=0, hard=0)],
                 volumes={
                     str(self.submission): {"bind": "/submission", "mode": "ro"},
-                    str(self._dir): {"bind": "/grade", "mode": "rw"},
+                    str(folder): {"bind": "/grade", "mode": "rw"},
                 },
-                labels={LABEL: "1", "grade.owner": _owner(), **self.labels},
+                labels={**managed_labels(), **self.labels},
                 log_config=LogConfig(type="json-file",
                                      config={"max-size": "1m", "max-file": "1"}),
                 environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
@@ -116,61 +88,31 @@ class Sandbox:
                                "run `grade image build`") from e
         except docker.errors.DockerException as e:
             raise SandboxError(f"Docker could not start the sandbox: {e}") from e
-        self._wait_for_agent(time.monotonic() + max(self.limits.startup, 10.0))
-        os.chmod(self._dir, 0o755)
-        extra = sorted(p.name for p in self._dir.iterdir()) != ["app.sock", "ctl.sock"]
-        if extra:
-            raise SandboxError(f"unexpected files in the socket folder {self._dir}")
-        self._ctl = ControlChannel(str(self._dir / "ctl.sock"))
+        return folder
 
-    def _wait_for_agent(self, deadline: float) -> None:
-        assert self._dir is not None
-        wanted = [self._dir / "ctl.sock", self._dir / "app.sock"]
-        next_status = time.monotonic() + 0.25
-        while not all(p.exists() and stat.S_ISSOCK(p.stat().st_mode) for p in wanted):
-            now = time.monotonic()
-            if now > deadline:
-                raise SandboxError("the sandbox agent did not start in time; "
-                                   "check the image with `grade image build --rebuild`")
-            if now > next_status:
-                self._container.reload()
-                if self._container.status not in ("created", "running"):
-                    logs = self._container.logs().decode("utf-8", "replace")[-2000:]
-                    raise SandboxError(f"the sandbox agent exited before starting:\n{logs}")
-                next_status = now + 0.25
-            time.sleep(0.003)
+    def _check_running(self) -> None:
+        self._container.reload()
+        if self._container.status not in ("created", "running"):
+            logs = self._container.logs().decode("utf-8", "replace")[-2000:]
+            raise SandboxError(f"the sandbox agent exited before starting:\n{logs}")
 
-    def call(self, op: str, args: dict[str, Any] | None = None, *,
-             timeout: float) -> dict[str, Any]:
-        """Send one control request; return the agent's reply as untrusted data."""
-        if self._ctl is None:
-            raise ControlClosed("no control connection")
-        return self._ctl.call(op, args, timeout)
+    def _lock(self, folder: Path) -> None:
+        os.chmod(folder, 0o755)
+
+    def _fix_hint(self) -> str:
+        return "check the image with `grade image build --rebuild`"
 
     def wait_exit(self, timeout: float) -> int | None:
-        """The container's exit code, if it stops within *timeout* seconds."""
         try:
             result = self._container.wait(timeout=timeout)
             return int(result.get("StatusCode", -1))
         except (docker.errors.APIError, requests.exceptions.RequestException):
             return None  # still running, or the engine could not say
 
-    def close(self) -> None:
-        """Kill and remove the container, keep its capped output, remove the folder."""
-        try:
-            if self._ctl is not None:
-                self._ctl.close()
-            if self._container is not None:
-                self.run = self._collect()
-        finally:
-            try:
-                _remove(self.client, self.name)
-            finally:
-                if self._dir is not None:
-                    shutil.rmtree(self._dir, ignore_errors=True)
-
-    def _collect(self) -> SandboxRun:
+    def _stop(self) -> SandboxRun:
         c = self._container
+        if c is None:
+            return SandboxRun()
         try:
             c.kill()
         except docker.errors.APIError:
@@ -188,6 +130,13 @@ class Sandbox:
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
         )
+
+    def _remove(self) -> None:
+        try:
+            _remove(self.client, self.name)
+        finally:
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def _remove(client: docker.DockerClient, name: str) -> None:
@@ -214,19 +163,23 @@ def _sandbox_uid() -> int:
     return SANDBOX_UID if os.getuid() != SANDBOX_UID else SANDBOX_UID + 1
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def managed_labels() -> dict[str, str]:
+    """The labels that let a later run find and remove what this process leaves behind."""
+    return {MANAGED_LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}"}
 
 
 def remove_orphans(client: docker.DockerClient) -> int:
     """Remove sandbox containers left by grader processes on this host that died."""
     host = socket.gethostname()
     removed = 0
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
-        owner_host, _, pid = str(c.labels.get("grade.owner", "")).partition(":")
+    # The plain listing: containers.list() inspects each one, and another grader may
+    # remove one in between (NotFound). Removing one already gone is fine too.
+    for c in client.api.containers(all=True, filters={"label": MANAGED_LABEL}):
+        labels = c.get("Labels") or {}
+        owner_host, _, pid = str(labels.get(OWNER_LABEL, "")).partition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
-        _remove(client, str(c.name))
+        _remove(client, str(c.get("Id")))
         removed += 1
     return removed
 

@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,9 @@ import docker
 import docker.errors
 from docker.utils import parse_repository_tag
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import ImageBuildError
+from grader.sandbox.container import managed_labels
 
 Progress = Callable[[str], None]
 
@@ -42,11 +42,8 @@ DEFAULT_SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # pip only runs at build time, straight from its wheel; it is not in the image.
 PIP_REQUIREMENT = "pip==26.3"
-LABEL = "grade.sandbox"
+IMAGE_LABEL = "grade.sandbox"  # on every sandbox image grade builds
 BASE_LABEL = "grade.sandbox.base"
-# Same labels as grader.sandbox's containers, so its orphan sweep also finds a
-# probe container whose grader process died.
-MANAGED_LABEL = "grade.managed"
 APT_SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 
 _PROBE = (
@@ -310,7 +307,8 @@ def _ensure_debian_base(
 def _probe_python(client: docker.DockerClient, base: str) -> PythonTarget:
     container: Any = None
     try:
-        labels = {MANAGED_LABEL: "1", "grade.owner": f"{socket.gethostname()}:{os.getpid()}"}
+        # The sandboxes' labels: the orphan sweep also finds a probe whose grader died.
+        labels = managed_labels()
         command = ["python3", "-c", _PROBE]
         container = client.containers.create(base, command, network_mode="none", labels=labels)
         container.start()
@@ -394,7 +392,7 @@ def _build(
             shutil.copyfile(folder / name, context / name)
         shutil.copytree(wheels, context / "wheels")
         options: dict[str, Any] = dict(rm=True, forcerm=True, pull=False, decode=True)
-        options.update(buildargs={"BASE_IMAGE": base}, labels={LABEL: "1", BASE_LABEL: base})
+        options.update(buildargs={"BASE_IMAGE": base}, labels={IMAGE_LABEL: "1", BASE_LABEL: base})
         # No network in the build: everything it needs is in the context.
         stream = client.api.build(
             path=str(context), tag=tag, network_mode="none", nocache=fresh, **options

@@ -1,8 +1,8 @@
 """``--sandbox process``: run a submission without Docker, isolated less than Docker.
 
-The same agent, sockets and trust boundary as grader/sandbox.py, but the agent
+The same agent, sockets and trust boundary as the Docker sandbox (container.py), but the agent
 is a separate process on the host rather than a container. What this machine
-allows is probed once (:func:`open_backend`):
+allows is probed once (:func:`probed`):
 
 - as root: the student's code runs as a fresh, otherwise unused uid (one per
   sandbox, so no two runs can touch each other) with no supplementary groups
@@ -28,21 +28,18 @@ import math
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import SandboxError
-from grader.sandbox.agent_client import ControlChannel, ControlClosed
-from grader.sandbox.container import SandboxRun
+from grader.sandbox.base import Sandbox, SandboxRun
 from grader.sandbox.process_probe import Isolation, free_uid, probe, processes, processes_of
 from grader.spec.exercise import Limits
 
@@ -54,83 +51,46 @@ WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 LAUNCHER = Path(__file__).resolve().parent / "process_launch.py"
 
 
-class ProcessBackend:
-    """Makes :class:`ProcessSandbox` objects; a context manager that cleans up its files."""
-
-    def __init__(self, isolation: Isolation, folder: Path) -> None:
-        self.isolation = isolation
-        self._folder = folder
-
-    def __enter__(self) -> ProcessBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
-
-    def sandbox(self, submission: Path, limits: Limits, labels: dict[str, str]
-                ) -> ProcessSandbox:
-        """A grading.SandboxFactory."""
-        return ProcessSandbox(self.isolation, submission, limits, labels)
-
-
-def open_backend() -> ProcessBackend:
-    """Probe what this machine allows and prepare the sandbox's package folder."""
+@contextlib.contextmanager
+def probed() -> Iterator[Isolation]:
+    """Probe what this machine allows; the sandbox's package folder lives until the end."""
     if not sys.platform.startswith("linux"):
         raise SandboxError(f"--sandbox process needs Linux (this is {sys.platform}); use Docker")
     folder = Path(tempfile.mkdtemp(prefix="grade-procsite-"))
     try:
         os.chmod(folder, 0o755)
-        isolation = probe(folder / "site")
-    except BaseException:
+        yield probe(folder / "site")
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return ProcessBackend(isolation, folder)
 
 
 # -- one sandbox ------------------------------------------------------------------------------
 
 
-@dataclass
-class ProcessSandbox:
-    """One agent process for one submission; the same interface as sandbox.Sandbox."""
+class ProcessSandbox(Sandbox):
+    """One agent process for one submission."""
 
-    isolation: Isolation
-    submission: Path
-    limits: Limits
-    labels: dict[str, str] = field(default_factory=dict)
-    run: SandboxRun = field(default_factory=SandboxRun)
-    uid: int = -1
-    _root: Path | None = None
-    _proc: subprocess.Popen[bytes] | None = None
-    _ctl: ControlChannel | None = None
-    _output: bytearray = field(default_factory=bytearray)
-    _output_total: int = 0
-    _reader: threading.Thread | None = None
-    _marker: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    @property
-    def app_socket(self) -> str:
-        assert self._root is not None
-        return str(self._root / "sock" / "app.sock")
+    def __init__(self, isolation: Isolation, submission: Path, limits: Limits,
+                 labels: Mapping[str, str] | None = None) -> None:
+        super().__init__(limits)
+        self.isolation = isolation
+        self.submission = submission
+        self.labels = dict(labels or {})
+        self.uid = -1
+        self._root: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._output = bytearray()
+        self._output_total = 0
+        self._reader: threading.Thread | None = None
+        self._marker = uuid.uuid4().hex
 
     @property
     def folder(self) -> Path | None:
         """The sandbox's private folder (sockets, submission, home); gone after close."""
         return self._root
 
-    def __enter__(self) -> ProcessSandbox:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def start(self) -> None:
-        """Lay out the folders, start the agent, wait for its sockets, lock the folder."""
+    def _launch(self) -> Path:
+        """Lay out the folders and start the agent."""
         iso = self.isolation
         self.uid = free_uid() if iso.drop else os.getuid()
         gid = self.uid if iso.drop else os.getgid()
@@ -173,11 +133,7 @@ class ProcessSandbox:
         self._reader = threading.Thread(target=self._drain, args=(self._proc.stdout.fileno(),),
                                         daemon=True)
         self._reader.start()
-        self._wait_for_agent(time.monotonic() + max(self.limits.startup, 10.0))
-        os.chmod(sock, 0o750 if iso.drop else 0o500)
-        if sorted(p.name for p in sock.iterdir()) != ["app.sock", "ctl.sock"]:
-            raise SandboxError(f"unexpected files in the socket folder {sock}")
-        self._ctl = ControlChannel(str(sock / "ctl.sock"))
+        return sock
 
     def _rlimits(self) -> dict[str, int]:
         lim = self.limits
@@ -200,28 +156,19 @@ class ProcessSandbox:
             if len(self._output) < cap:
                 self._output += chunk[:cap - len(self._output)]
 
-    def _wait_for_agent(self, deadline: float) -> None:
-        assert self._root is not None and self._proc is not None
-        wanted = [self._root / "sock" / "ctl.sock", self._root / "sock" / "app.sock"]
-        while not all(p.exists() and stat.S_ISSOCK(p.stat().st_mode) for p in wanted):
-            if self._proc.poll() is not None:
-                time.sleep(0.1)  # let the reader take the last words
-                tail = bytes(self._output[-2000:]).decode("utf-8", "replace")
-                raise SandboxError(f"the sandbox agent exited before starting "
-                                   f"(exit code {self._proc.returncode}):\n{tail}")
-            if time.monotonic() > deadline:
-                raise SandboxError("the sandbox agent did not start in time")
-            time.sleep(0.003)
+    def _check_running(self) -> None:
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            if self._reader is not None:
+                self._reader.join(1.0)  # let the reader take the last words
+            tail = bytes(self._output[-2000:]).decode("utf-8", "replace")
+            raise SandboxError(f"the sandbox agent exited before starting "
+                               f"(exit code {self._proc.returncode}):\n{tail}")
 
-    def call(self, op: str, args: dict[str, Any] | None = None, *,
-             timeout: float) -> dict[str, Any]:
-        """Send one control request; return the agent's reply as untrusted data."""
-        if self._ctl is None:
-            raise ControlClosed("no control connection")
-        return self._ctl.call(op, args, timeout)
+    def _lock(self, folder: Path) -> None:
+        os.chmod(folder, 0o750 if self.isolation.drop else 0o500)
 
     def wait_exit(self, timeout: float) -> int | None:
-        """The agent's exit code, if it ends within *timeout* seconds."""
         if self._proc is None:
             return None
         try:
@@ -229,26 +176,27 @@ class ProcessSandbox:
         except subprocess.TimeoutExpired:
             return None
 
-    def close(self) -> None:
-        """Kill every process of the sandbox, keep its capped output, remove its folder."""
+    def _stop(self) -> SandboxRun:
+        """Kill every process of the sandbox and keep its capped output."""
+        if self._proc is None:
+            return SandboxRun()
+        self._kill_all()
+        if self.isolation.drop and not self.isolation.mounts:
+            _sweep(self.uid)
+        if self._reader is not None:
+            self._reader.join(2.0)
+        cap = self.limits.output_kb * 1024
+        return SandboxRun(
+            output=bytes(self._output[:cap]).decode("utf-8", "replace"),
+            output_truncated=self._output_total > cap,
+            exit_code=self._proc.returncode,
+        )
+
+    def _remove(self) -> None:
         try:
-            if self._ctl is not None:
-                self._ctl.close()
-            if self._proc is not None:
-                self._kill_all()
-                if self.isolation.drop and not self.isolation.mounts:
-                    _sweep(self.uid)
-                if self._reader is not None:
-                    self._reader.join(2.0)
-                cap = self.limits.output_kb * 1024
-                self.run = SandboxRun(
-                    output=bytes(self._output[:cap]).decode("utf-8", "replace"),
-                    output_truncated=self._output_total > cap,
-                    exit_code=self._proc.returncode,
-                )
-        finally:
             if self._proc is not None and self._proc.stdout is not None:
                 self._proc.stdout.close()
+        finally:
             if self._root is not None:
                 _remove_tree(self._root)
 

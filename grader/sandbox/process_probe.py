@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import SandboxError
 
 # uids handed to sandboxes when the grader is root: systemd's range for dynamic

@@ -1,1 +1,1 @@
-"""spec"""
+"""The spec room: the exercise language (YAML to frozen dataclasses) and the catalogues."""

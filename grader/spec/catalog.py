@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import ExerciseNotFound
 from grader.spec.exercise import SPEC_FILENAME, Exercise, load_exercise
 

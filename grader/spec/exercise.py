@@ -19,7 +19,8 @@ SPEC_FILENAME = "exercise.yaml"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DB_OUTCOMES = ("ok", "unique_violation", "not_null_violation", "rejected")
 EXTRACT_SOURCES = ("regex", "header", "cookie", "json")
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# An exercise id: a folder name, a config key and part of file names alike.
+EXERCISE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 DbOutcome = Literal["ok", "unique_violation", "not_null_violation", "rejected"]
@@ -212,7 +213,7 @@ def parse_document(root: Field, spec_path: Path, digest: str) -> Exercise:
 
 def _exercise(top: Mapping, spec_path: Path, digest: str) -> Exercise:
     ex_id = top.require("id")
-    if not _ID_RE.match(ex_id.string()):
+    if not EXERCISE_ID.match(ex_id.string()):
         raise ex_id.fail("must be lowercase letters, digits, '-' or '_' (e.g. ex02)")
     directory = spec_path.parent
     limits = _limits(top.get("limits"))

@@ -23,15 +23,14 @@ from pathlib import Path
 
 import yaml
 
-from grader.common.resources import data_path
+from grader.common.data_files import data_path
 from grader.errors import InfraError, SpecError, UsageError
 from grader.spec import catalog
-from grader.spec.exercise import SPEC_FILENAME, Exercise
+from grader.spec.exercise import EXERCISE_ID, SPEC_FILENAME, Exercise
 
 MAX_DOWNLOAD = 2 << 20
 DOWNLOAD_TIMEOUT = 30.0
 _HEX = re.compile(r"^[0-9a-f]{64}$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def parse_pin(text: str) -> tuple[str, str]:
     """``ex02=<sha256>`` -> (id, hex); ValueError says what is wrong."""
     ex_id, sep, digest = text.partition("=")
     ex_id, digest = ex_id.strip(), digest.strip().lower()
-    if not sep or not _ID.match(ex_id):
+    if not sep or not EXERCISE_ID.match(ex_id):
         raise ValueError(f"{text!r} is not ID=SHA256 (e.g. ex02=9f86d0…)")
     if not _HEX.match(digest):
         raise ValueError(f"{text!r}: the hash must be 64 hexadecimal digits, as sha256sum "
@@ -82,7 +81,7 @@ def read_hashes(location: str, repositories: Iterable[Path]) -> dict[str, str]:
         parts = [p for p in name.strip().lstrip("*").split("/") if p not in ("", ".")]
         if parts and parts[-1] == SPEC_FILENAME:
             parts = parts[:-1]
-        if not _HEX.match(digest.lower()) or not parts or not _ID.match(parts[-1]):
+        if not _HEX.match(digest.lower()) or not parts or not EXERCISE_ID.match(parts[-1]):
             raise UsageError(f"{location}:{number}: expected '<sha256>  <id>/{SPEC_FILENAME}' "
                              f"(as `sha256sum */{SPEC_FILENAME}` prints), got {line[:80]!r}")
         pins[parts[-1]] = digest.lower()

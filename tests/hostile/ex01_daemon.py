@@ -1,7 +1,9 @@
 """Hostile ex01: leaves a daemon behind (double fork, setsid), then answers correctly.
 
 The daemon re-executes Python with a marker in its command line, so the test
-can look for it in the host's process table after grading.
+can look for it in the host's process table after grading. The import waits
+until the daemon has said it started, so that grading never outruns it (the
+test would otherwise depend on the machine's speed).
 """
 
 import os
@@ -11,9 +13,11 @@ from flask import Flask
 
 MARKER = "grade-hostile-daemon-5f1c2a"
 DAEMON = f"""
-import os, socket, time
+import os, socket, sys, time
 MARKER = {MARKER!r}
 print("DAEMON-STARTED", os.getpid(), flush=True)
+os.write(int(sys.argv[2]), b"up")
+os.close(int(sys.argv[2]))
 for where in ("/grade/evil.sock", "/tmp/evil.sock"):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -37,13 +41,18 @@ while True:
     time.sleep(0.2)
 """
 
+started, up = os.pipe()
+os.set_inheritable(up, True)
 first = os.fork()
 if first == 0:
     os.setsid()
     if os.fork() == 0:
-        os.execv(sys.executable, [sys.executable, "-c", DAEMON, MARKER])
+        os.execv(sys.executable, [sys.executable, "-c", DAEMON, MARKER, str(up)])
     os._exit(0)
+os.close(up)
 os.waitpid(first, 0)
+os.read(started, 2)  # the daemon runs (or died: then this reads nothing)
+os.close(started)
 
 app = Flask(__name__)
 

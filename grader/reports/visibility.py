@@ -1,0 +1,54 @@
+"""What a student may see of a hidden check: decided here, once, for every output.
+
+An author hides a check so that students cannot tune their app to its
+expectations. For a student, a hidden check shows
+
+- its name, its points and its status (passed, failed, error, timeout);
+- its hint, if the author wrote one: the author chose to say that much;
+
+and never its request, its assertions (the expected or the actual values), the
+response, or its message: that becomes one fixed sentence, HIDDEN_MESSAGE.
+
+Every output a student reads renders :func:`for_student`'s view: the terminal
+and CI summaries, JUnit XML, the GitHub job summary and annotations, the HTML
+report and the JSON beside it, and Gradescope's results.json. So they all say
+the same. (grading/scoring.py already redacts hidden checks as it scores them;
+that stays, as defence in depth, and owns the sentence because grading may not
+import from reports.)
+
+Gradescope could hide a test entry altogether ("hidden", "after_due_date",
+"after_published"). Hidden checks stay "visible" there, under the same rule
+as everywhere else (name, points, status and hint, the output redacted):
+hiding the entry would leave the listed tests short of the score Gradescope
+shows, and would contradict the terminal, CI and HTML outputs, which name the
+check and its points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult
+
+__all__ = ["HIDDEN_MESSAGE", "GradescopeVisibility", "check_for_student", "for_student",
+           "gradescope_visibility"]
+
+GradescopeVisibility = Literal["hidden", "after_due_date", "after_published", "visible"]
+
+
+def check_for_student(check: CheckResult) -> CheckResult:
+    """*check* as a student may see it: a hidden one keeps name, points, status, hint."""
+    if not check.hidden:
+        return check
+    return replace(check, message=HIDDEN_MESSAGE, assertions=())
+
+
+def for_student(result: GradeResult) -> GradeResult:
+    """*result* with every hidden check redacted; applying it twice changes nothing."""
+    return replace(result, checks=tuple(check_for_student(c) for c in result.checks))
+
+
+def gradescope_visibility(check: CheckResult) -> GradescopeVisibility:
+    """Gradescope's ``visibility`` of *check*'s test entry: always shown (see above)."""
+    return "visible"

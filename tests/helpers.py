@@ -1,0 +1,337 @@
+"""What several test modules share: paths, sample results, the hostile cases, test servers.
+
+Test modules import these from here, never from one another, and conftest.py
+holds fixtures only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import socketserver
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from grader.grading.compare import Assertion
+from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
+from grader.grading.status import Status
+from grader.reports.html import render_html
+from grader.reports.terminal import summary
+from grader.reports.verdict import ExerciseVerdict
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = ROOT / "exercises"
+SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+
+
+# -- a graded submission, as the gradebook and the class report store it -----------------------
+
+RESULT_CHECK_NAMES = ("greets Alice", "greets anyone (hidden)", "404 without a name")
+
+
+def result_check(name: str, status: str, points: float, max_points: float,
+                 **kw: Any) -> CheckResult:
+    return CheckResult(id=name, name=name, kind="http", status=status,  # type: ignore[arg-type]
+                       points=points, max_points=max_points,
+                       message="ok" if status == "passed" else "status: expected '200', "
+                       "got '404'", **kw)
+
+
+def make_result(**kw: Any) -> GradeResult:
+    fields: dict[str, Any] = dict(
+        exercise="ex02", title="Greet route", status="failed", score=3.0, max_score=5.0,
+        checks=(result_check(RESULT_CHECK_NAMES[0], "passed", 2, 2),
+                result_check(RESULT_CHECK_NAMES[1], "failed", 0, 2, hidden=True,
+                             hint="No hard-coding."),
+                result_check(RESULT_CHECK_NAMES[2], "passed", 1, 1)),
+        submission="/class/alice.py", spec_sha256="ab" * 32, image="grade-sandbox:1 (sha:1)",
+        output="<script>alert(1)</script>", timings=Timings(1.25, 0.75, 0.5),
+        graded_at="2024-05-01T10:00:00+00:00")
+    fields.update(kw)
+    return GradeResult(**fields)
+
+
+# -- verdicts of `grade check`, as the JUnit and GitHub outputs render them --------------------
+
+SECRET = "the secret expected body"
+VISIBLE = "a visible expected body"
+HIDDEN_HINT = "Return f'Hello, {name}!' for any name"  # the author chose to say this much
+
+
+def make_check(name: str, status: str, points: float, max_points: float, message: str = "ok",
+               hidden: bool = False, hint: str | None = None) -> CheckResult:
+    expected = SECRET if hidden else VISIBLE
+    assertions = (Assertion("body", status == "passed", expected, "Hello"),)
+    return CheckResult(id=name, name=name, kind="http", status=status,  # type: ignore[arg-type]
+                       points=points, max_points=max_points, message=message, hidden=hidden,
+                       hint=hint, assertions=assertions, duration=0.25)
+
+
+def make_verdict(checks: tuple[CheckResult, ...], status: Status = "failed",
+                 problem: Problem | None = None, required: float | None = None
+                 ) -> ExerciseVerdict:
+    score = sum(c.points for c in checks)
+    top = sum(c.max_points for c in checks)
+    result = GradeResult(exercise="ex02", title="Greet route", status=status, score=score,
+                         max_score=top, checks=checks, submission="/repo/greet",
+                         spec_sha256="ab" * 32, image="process sandbox", problem=problem,
+                         timings=Timings(1.5, 0.5, 1.0), graded_at="2026-01-01T00:00:00+00:00")
+    return ExerciseVerdict(result, "greet/", False, top if required is None else required)
+
+
+SAMPLE_CHECKS = (
+    make_check("greets Alice", "failed", 0, 2, f"body: expected {VISIBLE!r}, got 'Hi'",
+               hint="Use a variable part"),
+    make_check("greets any name", "failed", 0, 2, f"body: expected {SECRET!r}", hidden=True,
+               hint=HIDDEN_HINT),
+    make_check("404 without a name", "passed", 1, 1),
+    make_check("answers in time", "timeout", 0, 1, "timed out after 5 s"),
+    make_check("partial", "failed", 1.5, 3, "2 of 4 assertions"),
+)
+
+
+# -- hostile submissions (tests/hostile/): each case and its honest grade ---------------------
+# Graded in Docker by test_hostile.py and with `--sandbox process` by test_procsandbox.py.
+
+MARGIN = 10.0  # seconds for container start and removal on a busy 2-core machine
+QUICK = 15.0  # bound for cases that load and answer at once (they take 1-2 s)
+DAEMON_MARKER = "grade-hostile-daemon-5f1c2a"  # in the daemon's command line
+FORGED_NAMES = ("results.json", "grade-result.json", "report.html", "junit.xml")
+FORGED_MARKER = "forged-by-hostile-ex01"  # in every file ex01_forged_results.py plants
+
+Verify = Callable[[GradeResult, Path], None]
+BugAt = Literal["score", "verify", "durations"]
+ANY = "*"
+
+
+# Case-specific checks, run after the common ones.
+
+
+def _bomb_hit_the_pids_limit(result: GradeResult, tmp_path: Path) -> None:
+    forks = int(result.output.split("the first process forked ", 1)[1].split()[0])
+    assert 0 < forks < 64
+
+
+def _bounded_output(result: GradeResult, tmp_path: Path) -> None:
+    assert result.output_truncated
+    assert 0 < len(result.output) <= 64 * 1024 + 1024
+
+
+def _network_was_unreachable(result: GradeResult, tmp_path: Path) -> None:
+    assert "TCP to 1.1.1.1:53 failed" in result.output
+    assert "DNS lookup of pypi.org failed" in result.output
+    assert "worked" not in result.output
+
+
+def _forged_files_stayed_inside(result: GradeResult, tmp_path: Path) -> None:
+    # The sandbox's own tmpfs takes the files; nothing that reaches the host does.
+    for shared in ("/grade", "/submission", "/opt/grade", "/results.json"):
+        assert f"WROTE:{shared}" not in result.output
+    assert "CHMOD-OK" not in result.output
+    assert "CHMOD-DENIED:/grade" in result.output
+    host_places = [Path.cwd(), Path(tempfile.gettempdir()), Path.home(), tmp_path]
+    planted = [p / n for p in host_places for n in FORGED_NAMES
+               if (p / n).is_file() and FORGED_MARKER.encode() in (p / n).read_bytes()]
+    assert not planted, f"result files appeared on the host: {planted}"
+
+
+def _pytest_was_not_reachable(result: GradeResult, tmp_path: Path) -> None:
+    assert "pytest is not importable here" in result.output
+
+
+def _daemon_died_with_the_container(result: GradeResult, tmp_path: Path) -> None:
+    assert "DAEMON-STARTED" in result.output  # it really ran
+    assert "DAEMON-BIND-DENIED /grade/evil.sock" in result.output
+    deadline = time.monotonic() + 3.0
+    while (alive := processes_with(DAEMON_MARKER)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive, f"the daemon outlived its sandbox: pids {alive}"
+
+
+def _specs_were_not_found(result: GradeResult, tmp_path: Path) -> None:
+    assert "FOUND:" not in result.output
+    assert "NOTHING-FOUND" in result.output
+    scanned = int(result.output.split("SCANNED: ", 1)[1].split()[0])
+    assert scanned > 1000, "the search did not really walk the file system"
+
+
+def _report_escapes_script(result: GradeResult, tmp_path: Path) -> None:
+    assert '<script>alert("xss")</script>' in result.output  # the raw text reached us
+    html = render_html(result)
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(" in html
+
+
+def _no_privileges_gained(result: GradeResult, tmp_path: Path) -> None:
+    out = result.output
+    assert "SETUID-DENIED" in out and "SETUID-OK" not in out
+    assert "PASSWD-DENIED" in out and "PASSWD-WRITTEN" not in out
+    assert "SECRET-FILE:" not in out
+    assert "IDS: uid=10001 euid=10001" in out
+    canary = os.environ["GRADE_HOSTILE_CANARY"]
+    assert "ENVIRON:1:" in out and canary not in out  # the host's environment stays out
+
+
+def _points_at_the_line(result: GradeResult, tmp_path: Path) -> None:
+    assert result.problem is not None
+    assert (result.problem.file, result.problem.line) == ("ex01_syntax_error.py", 9)
+    assert result.problem.text == "def hello(:"
+
+
+def _summary_is_plain_text(result: GradeResult, tmp_path: Path) -> None:
+    text = summary(result)
+    controls = sorted({repr(ch) for ch in text if ch != "\n" and (ord(ch) < 32 or ch == "\x7f")})
+    assert not controls, f"`grade submit` would print control characters {controls}"
+
+
+
+@dataclass(frozen=True)
+class Case:
+    exercise: str
+    file: str
+    score: float
+    status: Status
+    seconds: float  # wall-clock bound for the whole grading
+    problem: str | None = None  # expected result.problem.kind; ANY: some problem
+    verify: Verify | None = None
+    submit_as: str | None = None  # the file name the student would have used
+    bug: str | None = None  # a known grader bug ...
+    bug_at: BugAt = "score"  # ... and the assertion it breaks
+
+
+CASES: dict[str, Case] = {
+    # endless loop at import: the 15 s startup limit stops it
+    "loop_at_import": Case("ex01", "ex01_loop_at_import.py", 0, "timeout", 15 + MARGIN,
+                           problem="Timeout"),
+    # endless loop in / only: both / checks time out (5 s each), the 404 check still scores
+    "loop_in_view": Case("ex01", "ex01_loop_in_view.py", 1, "timeout", 2 * 5 + MARGIN),
+    # fork bomb whose children hold every pid: the app has no pid left for its server
+    # thread, so it cannot be graded (0, error); the bomb stays inside the pids limit
+    "fork_bomb": Case("ex01", "ex01_fork_bomb.py", 0, "error", QUICK, problem=ANY,
+                      verify=_bomb_hit_the_pids_limit),
+    # allocates until the 256 MiB limit: killed, reported as out of memory
+    "memory_bomb": Case("ex01", "ex01_memory_bomb.py", 0, "error", QUICK,
+                        problem="OutOfMemory"),
+    # correct answer only if the internet is reachable; it must not be (200 + 404 = 2)
+    "network": Case("ex01", "ex01_network.py", 2, "failed", QUICK,
+                    verify=_network_was_unreachable),
+    # plants "all passed" result files everywhere, serves a wrong body
+    "forged_results": Case("ex01", "ex01_forged_results.py", 2, "failed", QUICK,
+                           verify=_forged_files_stayed_inside),
+    # patches pytest/unittest/__import__ in the sandbox; the checks run on the host
+    "patch_pytest": Case("ex01", "ex01_patch_pytest.py", 2, "failed", QUICK,
+                         verify=_pytest_was_not_reachable),
+    # os._exit(0) at import
+    "exit_at_import": Case("ex01", "ex01_exit_at_import.py", 0, "error", QUICK,
+                           problem="Exited"),
+    # ~200 MB printed at import, then a correct app: full marks, output capped at 64 KiB
+    "huge_output": Case("ex01", "ex01_huge_output.py", 5, "passed", 15 + MARGIN,
+                        verify=_bounded_output),
+    # a double-forked, setsid daemon with its own sockets; a correct app
+    "daemon": Case("ex01", "ex01_daemon.py", 5, "passed", QUICK,
+                   verify=_daemon_died_with_the_container),
+    # walks the whole file system for the specs; serves them if found, else a wrong body
+    "find_specs": Case("ex01", "ex01_find_specs.py", 2, "failed", QUICK,
+                       verify=_specs_were_not_found),
+    # <script> printed and served: the HTML report must escape it
+    "script_output": Case("ex01", "ex01_script_output.py", 2, "failed", QUICK,
+                          verify=_report_escapes_script),
+    # __repr__ returns a str subclass equal to everything, wrapping "<Nobody>":
+    # both repr checks fail (11 - 2 = 9)
+    "repr_str_subclass": Case("ex03", "ex03_repr_str_subclass.py", 9, "failed", QUICK),
+    # reads /proc/1/environ and secrets, tries setuid(0) and /etc/passwd; wrong body
+    "privileges": Case("ex01", "ex01_privileges.py", 2, "failed", QUICK,
+                       verify=_no_privileges_gained),
+    # does not parse: the problem points at the line, in the file the student named
+    "syntax_error": Case("ex01", "ex01_syntax_error.py.txt", 0, "error", QUICK,
+                         problem="SyntaxError", submit_as="ex01_syntax_error.py",
+                         verify=_points_at_the_line),
+    # drips a correct answer's headers over 12 s, each byte within a socket timeout:
+    # both / checks must still stop at their 5 s limit; the 404 check scores
+    "slow_headers": Case("ex01", "ex01_slow_headers.py", 1, "timeout", 2 * 5 + MARGIN),
+    # rewrites the agent's column description to claim String(80)/unique/not null; the
+    # column facts come from the real database, so only "model exists" of that check
+    # counts: 3 + 0.4 of 11
+    "forged_models": Case("ex03", "ex03_forged_models.py", 3.4, "failed", QUICK),
+    # an import error whose message is terminal control sequences faking "5/5 passed"
+    "terminal_escapes": Case("ex01", "ex01_terminal_escapes.py", 0, "error", QUICK,
+                             problem="RuntimeError", verify=_summary_is_plain_text),
+}
+
+
+@contextmanager
+def known_bug(reason: str) -> Iterator[None]:
+    """Expect the assertion inside to fail because of *reason*; fail once it passes."""
+    try:
+        yield
+    except AssertionError as e:
+        pytest.xfail(f"known grader bug: {reason}: {e}")
+    pytest.fail(f"the known grader bug no longer reproduces ({reason}); drop `bug` from the case")
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids (other than ours) whose command line contains *marker*."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path("/proc", entry, "cmdline").read_bytes()
+        except OSError:
+            continue  # gone, or not ours to read
+        if marker.encode() in cmdline:
+            found.append(int(entry))
+    return found
+
+
+# -- real servers on unix sockets in tmp_path, standing in for a sandboxed app -----------------
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _serving(server: Any, sock: Path) -> Iterator[str]:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield str(sock)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def serve_wsgi(app: Any, sock: Path) -> Iterator[str]:
+    """Serve *app* on the unix socket *sock* in a thread (threaded, HTTP/1.1)."""
+    server = make_server(f"unix://{sock}", 0, app, threaded=True, request_handler=QuietHandler)
+    with _serving(server, sock) as path:
+        yield path
+
+
+@contextmanager
+def serve_raw(handle: Callable[[socket.socket], None], sock: Path) -> Iterator[str]:
+    """A unix-socket server that hands each connection to *handle*."""
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            handle(self.request)
+
+    server = socketserver.ThreadingUnixStreamServer(str(sock), Handler)
+    server.daemon_threads = True
+    with _serving(server, sock) as path:
+        yield path

@@ -1,0 +1,141 @@
+"""What a student sees of a hidden check: the same in every output, and never its expectation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from grader.ci import run as ci
+from grader.grading.compare import Assertion
+from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult, Timings
+from grader.reports import github, gradebook, junit, terminal
+from grader.reports import html as report
+from grader.reports.verdict import ExerciseVerdict
+from grader.reports.visibility import check_for_student, for_student, gradescope_visibility
+from grader.spec.pinned import SpecSource
+
+HIDDEN = "greets any name"
+HINT = "Think of names other than Alice and Bob"
+# What the hidden check expected, what the app answered, and the message that
+# says both: as if scoring had let them through, so the rule alone must stop them.
+# No character here is one that Markdown, HTML or JSON would escape, so a leak
+# could not hide behind an escape.
+EXPECTED = "secretexpected7f3a"
+ACTUAL = "secretactual91c2"
+MESSAGE = f"body: expected {EXPECTED!r}, got {ACTUAL!r}"
+VISIBLE_EXPECTED = "Hello, Alice"
+
+
+def make_result() -> GradeResult:
+    visible = CheckResult(
+        id="alice", name="greets Alice", kind="http", status="failed", points=0, max_points=2,
+        message=f"body: expected {VISIBLE_EXPECTED!r}, got 'Hi'", hint="Mind the comma",
+        assertions=(Assertion("body", False, VISIBLE_EXPECTED, "Hi"),))
+    hidden = CheckResult(
+        id="any", name=HIDDEN, kind="http", status="failed", points=0, max_points=2,
+        message=MESSAGE, hidden=True, hint=HINT,
+        assertions=(Assertion("status", True, "200", "200"),
+                    Assertion("body", False, EXPECTED, ACTUAL)))
+    passed = CheckResult(id="404", name="404 without a name", kind="http", status="passed",
+                         points=1, max_points=1, message="ok")
+    return GradeResult(
+        exercise="ex02", title="Greet route", status="failed", score=1, max_score=5,
+        checks=(visible, hidden, passed), submission="/repo/greet", spec_sha256="ab" * 32,
+        image="img:1", timings=Timings(1.0, 0.5, 0.5), graded_at="2026-01-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The one result, rendered by every output a student reads."""
+    tmp = tmp_path_factory.mktemp("outputs")
+    result = make_result()
+    report.write_report(result, tmp / "submit", "ex02-greet")
+    verdict = ExerciseVerdict(result, "greet/", False, 5)
+    gradebook.save(tmp / "batch", result, "alice", "alice", "cd" * 32, "sha256:img", None,
+                   report.environment())
+    student = gradebook.student_dir(tmp / "batch", "alice")
+    return {
+        "terminal summary": terminal.summary(result),
+        "ci summary": ci.summary([verdict], SpecSource()),
+        "junit": junit.to_xml([verdict]),
+        "github job summary": github.job_summary([verdict], "the installed grade package"),
+        "html report": (tmp / "submit" / "ex02-greet.html").read_text(encoding="utf-8"),
+        "report json": (tmp / "submit" / "ex02-greet.json").read_text(encoding="utf-8"),
+        "batch html report": (student / gradebook.REPORT_FILE).read_text(encoding="utf-8"),
+        "gradescope results.json": (student / gradebook.GRADESCOPE_FILE).read_text(
+            encoding="utf-8"),
+    }
+
+
+OUTPUTS = ("terminal summary", "ci summary", "junit", "github job summary", "html report",
+           "report json", "batch html report", "gradescope results.json")
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_every_output_shows_the_hidden_checks_name_sentence_and_hint(
+        outputs: dict[str, str], name: str) -> None:
+    text = outputs[name]
+    assert HIDDEN in text and HINT in text
+    assert HIDDEN_MESSAGE in text  # the fixed sentence in place of the message
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_no_output_shows_the_hidden_checks_expectation_or_response(
+        outputs: dict[str, str], name: str) -> None:
+    text = outputs[name]
+    assert EXPECTED not in text and ACTUAL not in text
+    assert VISIBLE_EXPECTED in text  # while the visible check says what it expected
+
+
+def test_outputs_agree_on_the_hidden_check(outputs: dict[str, str]) -> None:
+    shown = for_student(make_result()).checks[1]
+    from_json = json.loads(outputs["report json"])["checks"][1]
+    assert from_json == {"name": HIDDEN, "status": "failed", "points": 0, "max_points": 2,
+                         "message": HIDDEN_MESSAGE, "hidden": True, "hint": HINT}
+    assert (shown.status, shown.points, shown.message, shown.hint) == (
+        from_json["status"], from_json["points"], from_json["message"], from_json["hint"])
+    test = json.loads(outputs["gradescope results.json"])["tests"][1]
+    assert (test["name"], test["score"], test["max_score"], test["status"]) == (
+        HIDDEN, 0, 2, "failed")
+    assert test["output"] == f"{HIDDEN_MESSAGE}\nHint: {HINT}"
+    assert test["visibility"] == "visible"
+    # the terminal and CI summaries print the same lines for it
+    term = outputs["terminal summary"].splitlines()
+    ci_lines = outputs["ci summary"].splitlines()
+    at = term.index(f"  ✗ {HIDDEN}  [0/2]")
+    assert term[at:at + 3] == ci_lines[ci_lines.index(term[at]):][:3] == [
+        f"  ✗ {HIDDEN}  [0/2]", f"      {HIDDEN_MESSAGE}", f"      hint: {HINT}"]
+
+
+# -- the rule itself ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["passed", "failed", "error", "timeout"])
+def test_a_hidden_check_keeps_name_points_status_and_hint_only(status: str) -> None:
+    hidden = replace(make_result().checks[1], status=status)
+    shown = check_for_student(hidden)
+    assert (shown.name, shown.points, shown.max_points, shown.status, shown.hint) == (
+        hidden.name, hidden.points, hidden.max_points, hidden.status, HINT)
+    assert shown.message == HIDDEN_MESSAGE and shown.assertions == ()
+
+
+def test_visible_checks_are_left_alone_and_the_view_is_stable() -> None:
+    result = make_result()
+    view = for_student(result)
+    assert view.checks[0] is result.checks[0] and view.checks[2] is result.checks[2]
+    assert for_student(view) == view
+    assert (view.score, view.status, view.max_score) == (result.score, result.status,
+                                                          result.max_score)
+
+
+def test_gradescope_shows_every_check() -> None:
+    assert {gradescope_visibility(c) for c in make_result().checks} == {"visible"}
+
+
+def test_write_report_returns_what_it_wrote(tmp_path: Path) -> None:
+    written = report.write_report(make_result(), tmp_path, "r")
+    assert written.checks[1].message == HIDDEN_MESSAGE
+    assert written.report == str((tmp_path / "r.html").resolve())
