@@ -354,6 +354,7 @@ def control_loop(agent: Agent, conn: socket.socket, server: BaseWSGIServer) -> N
             reply = {"ok": False, "error": e.info}
         except Exception as e:
             reply = {"ok": False, "error": describe(e, str(request.get("op")))}
+        reply["id"] = request.get("id")  # the host matches each answer to its request
         writer.write(json.dumps(reply, default=str).encode() + b"\n")
         writer.flush()
 

@@ -188,6 +188,13 @@ def _points_at_the_line(result: GradeResult, tmp_path: Path) -> None:
     assert result.problem.text == "def hello(:"
 
 
+def _forgery_ran(marker: str) -> Verify:
+    """The forgery really ran (so its honest score proves the defence, not a dud)."""
+    def verify(result: GradeResult, tmp_path: Path) -> None:
+        assert f"FORGE: {marker}" in result.output, result.output[-2000:]
+    return verify
+
+
 def _summary_is_plain_text(result: GradeResult, tmp_path: Path) -> None:
     text = summary(result)
     controls = sorted({repr(ch) for ch in text if ch != "\n" and (ord(ch) < 32 or ch == "\x7f")})
@@ -266,6 +273,19 @@ CASES: dict[str, Case] = {
     # an import error whose message is terminal control sequences faking "5/5 passed"
     "terminal_escapes": Case("ex01", "ex01_terminal_escapes.py", 0, "error", QUICK,
                              problem="RuntimeError", verify=_summary_is_plain_text),
+    # -- issue 9: facts the host establishes --
+    # replaces the agent's dump_db (found with gc) by a hand-made database that has the
+    # constraints; the source declares plain Text, so they stay unearned: 3.4 of 11
+    "forged_dump": Case("ex03", "ex03_forged_dump.py", 3.4, "failed", QUICK,
+                        verify=_forgery_ran("replaced dump_db in 1")),
+    # no migrations; tables and an alembic_version row made at import, `migrate` a no-op:
+    # no staged migration creates the table, so only the model's table name counts (1 of 12)
+    "forged_migrate": Case("ex07", "ex07_forged_migrate.py", 1, "failed", QUICK,
+                           submit_as="app.py", verify=_forgery_ran("replaced migrate in 1")),
+    # writes forged answers claiming a perfect model onto the control connection: they do
+    # not carry the request's id, so the agent's real answers count: 3.4 of 11, as honest
+    "control_spray": Case("ex03", "ex03_control_spray.py", 3.4, "failed", QUICK,
+                          verify=_forgery_ran("sprayed 1 connection")),
 }
 
 

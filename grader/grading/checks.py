@@ -22,7 +22,6 @@ from grader.grading.compare import Assertion, check_response, extract, short
 from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout
 from grader.grading.status import Status
 from grader.sandbox.agent_client import (
-    AgentClient,
     AgentGone,
     AgentRefused,
     AgentTimeout,
@@ -38,18 +37,26 @@ from grader.spec.exercise import (
 )
 
 
+class Agent(Protocol):
+    """The questions checks may ask the agent; raise AgentTimeout, AgentGone, AgentRefused."""
+
+    def models(self, *, timeout: float) -> dict[str, ModelClaim]: ...
+
+    def repr(self, model: str, fields: dict[str, Any], *, timeout: float) -> str | None: ...
+
+
 class Target(Protocol):
     """What a check may touch of a loaded submission."""
 
     @property
-    def agent(self) -> AgentClient:
-        """Typed questions to the agent; raises AgentTimeout, AgentGone, AgentRefused."""
+    def agent(self) -> Agent:
+        """The agent's answers: claims, corroborated where the host can (grading/run.py)."""
         ...
 
     def new_client(self, timeout: float) -> AppClient: ...
 
     def database_copy(self, timeout: float) -> Path:
-        """A fresh host-side copy of the app's SQLite database."""
+        """A fresh host-side copy of the app's SQLite database, as the host corroborated it."""
         ...
 
 
@@ -59,15 +66,31 @@ class CheckOutcome:
     assertions: tuple[Assertion, ...]
     message: str
     duration: float
+    # False when the check ended before all its assertions were made (a crash, a
+    # timeout, a fact that could not be read): a share of the ones made would pay
+    # for what was never established, so partial credit does not apply.
+    finished: bool = True
 
 
 class _Stop(Exception):
-    """Ends a check early with a final outcome."""
+    """Ends a check early with a final outcome.
 
-    def __init__(self, status: Status, message: str) -> None:
+    *accounted*: every assertion the check would have made is in its list
+    (the ones that cannot run counted as failed), so partial credit still holds.
+    """
+
+    def __init__(self, status: Status, message: str, *, accounted: bool = False) -> None:
         super().__init__(message)
         self.status: Status = status
         self.message = message
+        self.accounted = accounted
+
+
+class DatabaseUnusable(_Stop):
+    """The app's database cannot be read as a database: the check fails, honestly."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("failed", f"the app's database file is not usable: {detail}")
 
 
 def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
@@ -83,15 +106,15 @@ def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
         runner(check.body, target, timeout, assertions)
     except _Stop as stop:
         return CheckOutcome(stop.status, tuple(assertions), stop.message,
-                            time.monotonic() - start)
+                            time.monotonic() - start, finished=stop.accounted)
     except (RequestTimeout, AgentTimeout):
         return CheckOutcome("timeout", tuple(assertions),
                             f"no answer within {timeout:.1f} s (an endless loop?)",
-                            time.monotonic() - start)
+                            time.monotonic() - start, finished=False)
     except (AppUnreachable, AgentGone) as e:
         return CheckOutcome("failed", tuple(assertions),
                             f"the app stopped answering (did it crash?): {e}",
-                            time.monotonic() - start)
+                            time.monotonic() - start, finished=False)
     failed = [a for a in assertions if not a.passed]
     status: Status = "failed" if failed or not assertions else "passed"
     message = "; ".join(_describe(a) for a in failed[:3]) if failed else "ok"
@@ -134,7 +157,8 @@ def _run_http(body: HttpCheck, target: Target, timeout: float, out: list[Asserti
                                  value is not None))
             if value is None:
                 _count_skipped(body, number, out)
-                raise _Stop("failed", f"{prefix}could not find {spec.name} in the response")
+                raise _Stop("failed", f"{prefix}could not find {spec.name} in the response",
+                            accounted=True)
             variables[spec.name] = value
 
 
@@ -236,13 +260,13 @@ def sqlite_type(declared: str) -> tuple[str, int | None]:
 def _database_columns(target: Target, table: str, timeout: float) -> dict[str, dict[str, Any]]:
     conn = open_untrusted_sqlite(target.database_copy(timeout), time.monotonic() + timeout)
     try:
-        info = conn.execute(f"PRAGMA table_info({_ident(table)})").fetchall()
+        info = conn.execute(f"PRAGMA table_info({ident(table)})").fetchall()
         if not info:
             raise _Stop("failed", f"table {table!r} is not in the app's database; were the "
                                   "tables created (setup: create_tables)?")
         unique: set[str] = set()
-        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({_ident(table)})"):
-            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({_ident(index)})")]
+        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({ident(table)})"):
+            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
             if is_unique and len(cols) == 1:
                 unique.add(cols[0])
         pks = [row[1] for row in info if row[5]]
@@ -254,7 +278,7 @@ def _database_columns(target: Target, table: str, timeout: float) -> dict[str, d
                              "nullable": not notnull and not (pk and kind == "integer")}
         return columns
     except sqlite3.DatabaseError as e:
-        raise _Stop("failed", f"the app's database file is not usable: {e}") from e
+        raise DatabaseUnusable(str(e)) from e
     finally:
         conn.close()
 
@@ -302,19 +326,19 @@ def open_untrusted_sqlite(path: Path, deadline: float) -> sqlite3.Connection:
         # Triggers are code; the check is about declared constraints only.
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"
                                     ).fetchall():
-            conn.execute(f"DROP TRIGGER {_ident(name)}")
+            conn.execute(f"DROP TRIGGER {ident(name)}")
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise _Stop("failed", f"the app's database file is not usable: {e}") from e
+        raise DatabaseUnusable(str(e)) from e
     return conn
 
 
 def _insert(conn: sqlite3.Connection, table: str, row: tuple[tuple[str, Any], ...]
             ) -> tuple[str, str]:
-    cols = ", ".join(_ident(k) for k, _ in row)
+    cols = ", ".join(ident(k) for k, _ in row)
     marks = ", ".join("?" for _ in row)
     try:
-        conn.execute(f"INSERT INTO {_ident(table)} ({cols}) VALUES ({marks})",
+        conn.execute(f"INSERT INTO {ident(table)} ({cols}) VALUES ({marks})",
                      [v for _, v in row])
     except sqlite3.IntegrityError as e:
         msg = str(e)
@@ -330,7 +354,7 @@ def _insert(conn: sqlite3.Connection, table: str, row: tuple[tuple[str, Any], ..
     return "ok", ""
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 

@@ -10,7 +10,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
+from grader.grading.checks import Agent
+from grader.grading.corroborate import corroborated_copy
+from grader.grading.declared import DeclaredSchema, read_schema
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import (
     CheckResult,
@@ -31,6 +35,7 @@ from grader.sandbox.agent_client import (
     AgentGone,
     AgentRefused,
     AgentTimeout,
+    ModelClaim,
 )
 from grader.spec.exercise import Exercise
 
@@ -39,28 +44,70 @@ _Step = Callable[[AgentClient, float], None]
 
 
 class SandboxTarget:
-    """The checks' view of a loaded submission (see checks.Target)."""
+    """The checks' view of a loaded submission (see checks.Target).
 
-    def __init__(self, box: Sandbox, workdir: Path) -> None:
+    What the agent says is a claim. Models count only where the staged source
+    declares them (declared.py), and the database the checks read is rebuilt
+    from the claimed file with only the facts that source corroborates
+    (corroborate.py).
+    """
+
+    def __init__(self, box: Sandbox, workdir: Path, exercise: Exercise, staged: Staged) -> None:
         self._box = box
         self._workdir = workdir
-        self._dump: bytes | None = None
+        self._exercise = exercise
+        self._staged = staged
+        self._schema: DeclaredSchema | None = None
+        self._db: bytes | None = None
         self._copies = 0
+        self.database_notes: tuple[str, ...] = ()
 
     @property
-    def agent(self) -> AgentClient:
-        return self._box.agent
+    def agent(self) -> Agent:
+        return _CorroboratedAgent(self._box.agent, self.schema)
+
+    @property
+    def schema(self) -> DeclaredSchema:
+        """The schema the staged source declares, read once."""
+        if self._schema is None:
+            self._schema = read_schema(self._staged.folder, self._staged.files)
+        return self._schema
 
     def new_client(self, timeout: float) -> AppClient:
         return AppClient(self._box.app_socket, timeout)
 
     def database_copy(self, timeout: float) -> Path:
-        if self._dump is None:
-            self._dump = self._box.agent.dump_db(timeout=timeout)
+        if self._db is None:
+            deadline = time.monotonic() + timeout
+            claimed = self._workdir / "claimed.sqlite"
+            claimed.write_bytes(self._box.agent.dump_db(timeout=timeout))
+            kept = self._workdir / "corroborated.sqlite"
+            self.database_notes = corroborated_copy(
+                claimed, kept, self.schema, migrations_only=self._exercise.migrate,
+                deadline=deadline)
+            self._db = kept.read_bytes()
         self._copies += 1
         path = self._workdir / f"db-{self._copies}.sqlite"
-        path.write_bytes(self._dump)
+        path.write_bytes(self._db)
         return path
+
+
+class _CorroboratedAgent:
+    """The agent's answers, kept only where the staged source corroborates them."""
+
+    def __init__(self, agent: AgentClient, schema: DeclaredSchema) -> None:
+        self._agent = agent
+        self._schema = schema
+
+    def models(self, *, timeout: float) -> dict[str, ModelClaim]:
+        claims = self._agent.models(timeout=timeout)
+        return {name: claim for name, claim in claims.items()
+                if self._schema.model_table(name) == claim.table}
+
+    def repr(self, model: str, fields: dict[str, Any], *, timeout: float) -> str | None:
+        """A repr counts only if the source gives the class one (a claim otherwise)."""
+        text = self._agent.repr(model, fields, timeout=timeout)
+        return text if model in self._schema.reprs else None
 
 
 def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
@@ -93,7 +140,8 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     preload.join()
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
-                    context = GradingContext(exercise, SandboxTarget(box, work), deadline)
+                    target = SandboxTarget(box, work, exercise, staged)
+                    context = GradingContext(exercise, target, deadline)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
                                     else not_run(c, "error", "not run")

@@ -98,10 +98,13 @@ class GradeResult:
 
 
 def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
-    """Points for one check: all or nothing, or a share of assertions if partial."""
+    """Points for one check: all or nothing, or a share of assertions if partial.
+
+    A check that did not finish (see CheckOutcome.finished) earns no share.
+    """
     if outcome.status == "passed":
         points = check.points
-    elif check.partial and outcome.assertions:
+    elif check.partial and outcome.assertions and outcome.finished:
         passed = sum(1 for a in outcome.assertions if a.passed)
         points = round(check.points * passed / len(outcome.assertions), 2)
     else:

@@ -2,9 +2,12 @@
 
 The agent (sandbox/agent.py) runs inside the sandbox, in the student's own
 interpreter, so everything it says is untrusted. The wire format is JSON
-lines over ``ctl.sock``: the host sends ``{"op": NAME, "args": {...}}`` and
-the agent answers ``{"ok": true, "result": {...}}`` or ``{"ok": false,
-"error": {"type", "message", "file", "line", "text", "traceback"}}``.
+lines over ``ctl.sock``: the host sends ``{"op": NAME, "args": {...}, "id":
+ID}`` and the agent answers ``{"ok": true, "result": {...}, "id": ID}`` or
+``{"ok": false, "error": {"type", "message", "file", "line", "text",
+"traceback"}, "id": ID}``. Student code can write onto the connection too;
+lines that do not carry the request's id are skipped, and what does carry it
+is still only a claim that the host corroborates where it can (grading/run.py).
 :class:`AgentClient` offers one typed method per op; each answer is
 size-capped, deadline-bound and parsed strictly, never unpickled, and comes
 back as plain frozen dataclasses.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import secrets
 import socket
 import time
 from dataclasses import asdict, dataclass
@@ -104,7 +108,7 @@ class Channel(Protocol):
 
 
 class SocketChannel:
-    """JSON lines over a unix socket; requests are answered in order."""
+    """JSON lines over a unix socket; an answer is the line that carries its request's id."""
 
     def __init__(self, path: str) -> None:
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -114,36 +118,47 @@ class SocketChannel:
             self._sock.close()
             raise
         self._buffer = b""
+        self._nonce = secrets.token_hex(8)
+        self._serial = 0
 
     def call(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
-        message = json.dumps({"op": op, "args": args}).encode() + b"\n"
+        self._serial += 1
+        request_id = f"{self._nonce}-{self._serial}"
+        message = json.dumps({"op": op, "args": args, "id": request_id}).encode() + b"\n"
         deadline = time.monotonic() + timeout
+        received = 0
         try:
             self._sock.settimeout(max(timeout, 0.001))
             self._sock.sendall(message)
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AgentTimeout(op)
-                self._sock.settimeout(remaining)
-                chunk = self._sock.recv(1 << 16)
-                if not chunk:
-                    raise AgentGone(op)
-                self._buffer += chunk
-                if len(self._buffer) > MAX_CONTROL_REPLY:
+            while True:
+                line = self._line(op, deadline)
+                received += len(line)
+                if received > MAX_CONTROL_REPLY:
                     raise AgentGone(f"{op}: the sandbox sent an oversized answer")
+                reply = _envelope(op, line)
+                # Anything else on the line is not the answer to this request: frames
+                # written by student code, or a late answer to an earlier one.
+                if reply.get("id") == request_id:
+                    return reply
         except TimeoutError as e:
             raise AgentTimeout(op) from e
         except OSError as e:  # broken pipe, reset: the far side is gone
             raise AgentGone(op) from e
+
+    def _line(self, op: str, deadline: float) -> bytes:
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AgentTimeout(op)
+            self._sock.settimeout(remaining)
+            chunk = self._sock.recv(1 << 16)
+            if not chunk:
+                raise AgentGone(op)
+            self._buffer += chunk
+            if len(self._buffer) > MAX_CONTROL_REPLY:
+                raise AgentGone(f"{op}: the sandbox sent an oversized answer")
         line, _, self._buffer = self._buffer.partition(b"\n")
-        try:
-            reply = json.loads(line)
-        except (ValueError, RecursionError) as e:
-            raise AgentGone(f"{op}: the sandbox sent something that is not JSON") from e
-        if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
-            raise AgentGone(f"{op}: the sandbox sent a malformed answer")
-        return reply
+        return line
 
     def close(self) -> None:
         self._sock.close()
@@ -247,6 +262,16 @@ def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:
         text=text("text", 500),
         traceback=text("traceback", 4000),
     )
+
+
+def _envelope(op: str, line: bytes) -> dict[str, Any]:
+    try:
+        reply = json.loads(line)
+    except (ValueError, RecursionError) as e:
+        raise AgentGone(f"{op}: the sandbox sent something that is not JSON") from e
+    if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
+        raise AgentGone(f"{op}: the sandbox sent a malformed answer")
+    return reply
 
 
 def _is_column(c: Any) -> bool:
