@@ -286,6 +286,16 @@ CASES: dict[str, Case] = {
     # not carry the request's id, so the agent's real answers count: 3.4 of 11, as honest
     "control_spray": Case("ex03", "ex03_control_spray.py", 3.4, "failed", QUICK,
                           verify=_forgery_ran("sprayed 1 connection")),
+    # a decoy User under `if False:` declares the constraints, and the dump is forged:
+    # only classes that run at a module's top level declare anything (3.4 of 11)
+    "decoy_model": Case("ex03", "ex03_decoy_model.py", 3.4, "failed", QUICK,
+                        verify=_forgery_ran("replaced dump_db in 1")),
+    # the agent's repr answers "<User NAME>" for a class with no __repr__ (3.4 of 11)
+    "forged_repr": Case("ex03", "ex03_forged_repr.py", 3.4, "failed", QUICK,
+                        verify=_forgery_ran("replaced repr in 1")),
+    # the agent's models answer renames class Account to User: no class User exists (0)
+    "forged_table": Case("ex03", "ex03_forged_table.py", 0, "failed", QUICK,
+                         verify=_forgery_ran("replaced models in 1")),
 }
 
 

@@ -119,3 +119,17 @@ def test_a_unique_index_in_table_args(tmp_path: Path) -> None:
     user = schema.table("user", migrations_only=False)
     assert user is not None and user.columns["username"].unique
     assert not user.columns["id"].unique  # a partial index is not uniqueness
+
+
+def test_a_decoy_declaration_gains_nothing(tmp_path: Path) -> None:
+    real = ("class Member(db.Model):\n    __tablename__ = 'user'\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+            "    username = db.Column(db.Text)\n")
+    decoy = ("class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
+             "    username = db.Column(db.String(80), unique=True, nullable=False)\n")
+    dead = "if False:\n" + "".join("    " + line + "\n" for line in decoy.splitlines())
+    schema = schema_of(tmp_path, {"app.py": real + dead, "unused.py": decoy})
+    user = schema.table("user", migrations_only=False)
+    assert user is not None
+    assert user.columns["username"] == DeclaredColumn("username", None, None, False, False, True)
+    assert schema.model_table("User") is None  # two classes claim the table: neither counts

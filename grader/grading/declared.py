@@ -93,7 +93,8 @@ def read_schema(folder: Path, files: Iterable[str]) -> DeclaredSchema:
             _read_migration(tree, migrations, revisions)
         else:
             for table in _read_models(tree):
-                models[table.name] = table
+                seen = models.get(table.name)
+                models[table.name] = table if seen is None else _agreed(seen, table)
             classes.update(_class_reprs(tree))
     return DeclaredSchema(models, migrations, frozenset(revisions), _with_repr(classes))
 
@@ -113,11 +114,26 @@ def _parse(path: Path) -> ast.Module | None:
 
 
 def _read_models(tree: ast.Module) -> Iterator[DeclaredTable]:
-    for node in ast.walk(tree):
+    # Only classes at a module's top level: one under `if False:` or in a function
+    # never runs, or not the way it reads.
+    for node in tree.body:
         if isinstance(node, ast.ClassDef):
             table = _read_class(node)
             if table is not None:
                 yield table
+
+
+def _agreed(one: DeclaredTable, other: DeclaredTable) -> DeclaredTable:
+    """Two declarations of one table: only what both say counts (a decoy gains nothing)."""
+    columns = {}
+    for name in one.columns.keys() & other.columns.keys():
+        a, b = one.columns[name], other.columns[name]
+        columns[name] = DeclaredColumn(
+            name, a.kind if a.kind == b.kind else None,
+            a.length if a.length == b.length else None,
+            a.primary_key and b.primary_key, a.unique and b.unique, a.nullable or b.nullable)
+    model = one.model if one.model == other.model else None
+    return DeclaredTable(one.name, columns, model)
 
 
 def _read_class(cls: ast.ClassDef) -> DeclaredTable | None:

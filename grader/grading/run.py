@@ -107,7 +107,10 @@ class _CorroboratedAgent:
     def repr(self, model: str, fields: dict[str, Any], *, timeout: float) -> str | None:
         """A repr counts only if the source gives the class one (a claim otherwise)."""
         text = self._agent.repr(model, fields, timeout=timeout)
-        return text if model in self._schema.reprs else None
+        if model not in self._schema.reprs:
+            raise AgentRefused(AgentFailure(
+                "NoRepr", f"class {model} defines no __repr__ in the submission's source"))
+        return text
 
 
 def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
