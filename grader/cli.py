@@ -7,6 +7,7 @@ This is the one place GraderError is caught and turned into an exit code:
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from grader.ci import run as ci
 from grader.common.text import printable
 from grader.errors import GraderError, SubmissionPathError
 from grader.grading.run import grade
+from grader.reports import github
 from grader.reports.html import safe_name, write_report
 from grader.reports.terminal import summary
 from grader.sandbox import SandboxFactory, SandboxKind, docker_connection, image, open_sandbox
@@ -144,7 +146,8 @@ def check(config: Path | None, min_score: ci_config.MinScore | None, source: str
         raise click.BadParameter(str(e), param_hint="--spec-sha256") from e
     options = ci.CheckOptions(config, min_score, specsource.SpecSource(source, parsed), hashes,
                               report_dir, junit)
-    sys.exit(ci.run(options, lambda: _sandboxes(sandbox), click.echo, _progress))
+    sys.exit(ci.run(options, lambda: _sandboxes(sandbox), click.echo, _progress,
+                    _workflow_command))
 
 
 @cli.group("image")
@@ -240,6 +243,14 @@ def _sandboxes(kind: SandboxKind) -> Iterator[SandboxFactory]:
             client.close()
 
 
+def _workflow_command(line: str) -> None:
+    """One of grade's own CI workflow commands, past the filter that makes text inert."""
+    if isinstance(sys.stdout, github.InertStream):
+        sys.stdout.command(line)
+    else:
+        click.echo(line)
+
+
 def _progress(message: str) -> None:
     click.echo(message, err=True)
 
@@ -250,6 +261,11 @@ def _terminate(signum: int, frame: Any) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # Nothing printed from here on (paths, names, messages from a submission)
+        # can become a workflow command; grade's own go through _workflow_command.
+        sys.stdout = github.InertStream(sys.stdout)
+        sys.stderr = github.InertStream(sys.stderr)
     try:
         cli.main(args=argv, prog_name="grade", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -266,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted; sandbox containers were removed", err=True)
         sys.exit(130)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ defaults (full marks) < the file < ``--min-score``.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from grader.spec.yamlnodes import Field, load_document
 CONFIG_NAMES = ("grade.yaml", "grade.yml")
 _CONFIG_TOP = frozenset({"exercises", "min_score"})
 _ENTRY = frozenset({"path", "min_score"})
+_DRIVE = re.compile(r"[A-Za-z]:")  # a Windows drive, as in C:/app.py
 EXAMPLE = "exercises:\n  ex01: hello.py\n  ex02: {path: greet/, min_score: 5}"
 
 
@@ -137,16 +140,49 @@ def load_config(path: Path) -> CheckConfig:
             where = m.require("path")
             needs = _min_score(m.get("min_score")) or default
         given = where.string()
-        assignments.append(Assignment(ex_id, (path.parent / given).resolve(), needs,
-                                      where.line, given))
+        assignments.append(Assignment(ex_id, _inside(repository_root(path), path, given, where),
+                                      needs, where.line, given))
     return CheckConfig(path, tuple(assignments))
+
+
+def repository_root(config: Path) -> Path:
+    """The repository the config belongs to: the CI checkout holding it, else its git
+    top level, else its own folder. Only what lies inside is graded."""
+    folder = config.resolve().parent
+    for var in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
+        if value := os.environ.get(var):
+            workspace = Path(value).resolve()
+            if folder.is_relative_to(workspace):
+                return workspace
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def _inside(root: Path, config: Path, given: str, where: Field) -> Path:
+    """*given* (relative to the config file) resolved, refused if it leaves *root*."""
+    if Path(given).is_absolute() or given.startswith(("~", "\\")) or _DRIVE.match(given):
+        raise where.fail(f"{given!r} must be a path relative to the config file, inside "
+                         "the repository")
+    try:
+        resolved = (config.resolve().parent / given).resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop, a name too long, ...
+        raise where.fail(f"{given!r} cannot be resolved ({type(e).__name__}); fix the path "
+                         "or the symlinks on it") from e
+    if not resolved.is_relative_to(root):
+        raise where.fail(f"{given!r} leaves the repository (through '..' or a symlink); "
+                         "only files inside the repository are graded")
+    return resolved
 
 
 def _min_score(f: Field | None) -> MinScore | None:
     if f is None:
         return None
+    if not isinstance(f.node.value, str):  # a list or mapping, maybe of aliases
+        raise f.fail("must be a number of points or a percentage, such as 5 or 80%")
     try:
-        return parse_min_score(str(f.node.value))
+        return parse_min_score(f.node.value)
     except ValueError as e:
         raise f.fail(str(e)) from e
 

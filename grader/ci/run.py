@@ -57,7 +57,8 @@ def repositories(config: CheckConfig) -> list[Path]:
 
 
 def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManager[SandboxFactory]],
-        echo: Callable[[str], None], progress: Progress) -> int:
+        echo: Callable[[str], None], progress: Progress,
+        command: Callable[[str], None] | None = None) -> int:
     """The whole ``grade check``: load, verify, grade, publish; return the exit code.
 
     *open_sandboxes* is called once the config and the specs are known to be
@@ -80,25 +81,31 @@ def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManag
             required = needs.points(ex.max_score) if needs else ex.max_score
             verdicts.append(ExerciseVerdict(result, _shown(a.path), a.path.is_file(),
                                             min(required, ex.max_score)))
-    publish(verdicts, options, source, sandboxes.plan.note, echo)
+    publish(verdicts, options, source, sandboxes.plan.note, echo, command)
     return 0 if all(v.ok for v in verdicts) else 1
 
 
 def publish(verdicts: Sequence[ExerciseVerdict], options: CheckOptions,
-            source: specsource.SpecSource, note: str, echo: Callable[[str], None]) -> None:
-    """JUnit XML, the console summary and, on GitHub Actions, its summary and annotations."""
+            source: specsource.SpecSource, note: str, echo: Callable[[str], None],
+            command: Callable[[str], None] | None = None) -> None:
+    """JUnit XML, the console summary and, on GitHub Actions, its summary and annotations.
+
+    *command* writes grade's own workflow commands (*echo* makes its text inert there).
+    """
+    command = command or echo
     junit_path = options.junit or options.report_dir / "junit.xml"
     junit.write(junit_path, verdicts)
     text = summary(verdicts, source) + f"\njunit: {junit_path}"
     on_github = os.environ.get("GITHUB_ACTIONS") == "true"
+    token = secrets.token_hex(16)
     if on_github:
         # Student text must never become a workflow command: stop parsing them meanwhile.
-        token = secrets.token_hex(16)
-        text = f"::stop-commands::{token}\n{text}\n::{token}::"
+        command(f"::stop-commands::{token}")
     echo(text)
     if on_github:
+        command(f"::{token}::")
         for line in github.error_annotations(verdicts):
-            echo(line)
+            command(line)
     if step_summary := os.environ.get("GITHUB_STEP_SUMMARY"):
         github.append(Path(step_summary), github.job_summary(verdicts, source.describe(), note))
     if outputs := os.environ.get("GITHUB_OUTPUT"):

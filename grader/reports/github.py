@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from grader.common.text import CONTROL, one_line
 from grader.grading.scoring import CheckResult
@@ -32,6 +33,53 @@ def points_line(verdicts: Sequence[ExerciseVerdict]) -> str:
 
 
 # -- workflow commands ----------------------------------------------------------------------
+
+# A runner reads a line as a command when it starts, after blanks, with "::" (or the
+# older "##["). A zero-width space in front keeps the line as it reads, and inert.
+_COMMAND_START = re.compile(r"^([ \t]*)(::|##\[)", re.MULTILINE)
+
+
+def inert(text: str) -> str:
+    """*text* with no line that a CI runner would take as a workflow command."""
+    return _COMMAND_START.sub("\\1\u200b\\2", text)
+
+
+class InertStream:
+    """A text stream whose every line is made inert; :meth:`command` writes one of ours.
+
+    ``grade`` wraps stdout and stderr in it on GitHub Actions, so no text from a
+    submission (a path, a folder name, an error message) can become a command,
+    wherever it is printed.
+    """
+
+    def __init__(self, raw: TextIO) -> None:
+        self.raw = raw
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        done, newline, self._pending = self._pending.rpartition("\n")
+        if newline:
+            self.raw.write(inert(done + newline))
+        return len(text)
+
+    def command(self, line: str) -> None:
+        """Write a workflow command of grade's own, as is."""
+        self.flush()
+        self.raw.write(line + "\n")
+        self.raw.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.raw.write(inert(self._pending))
+            self._pending = ""
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
 
 
 def escape_data(text: str) -> str:
@@ -131,7 +179,8 @@ def _check_line(c: CheckResult, loaded: bool) -> str:
 
 
 def _code(text: str) -> str:
-    return one_line(text, 200).replace("`", "'")
+    # In a table a | ends the cell even inside backticks; GitHub's Markdown takes \| there.
+    return one_line(text, 200).replace("`", "'").replace("|", "\\|")
 
 
 def step_outputs(verdicts: Sequence[ExerciseVerdict]) -> str:

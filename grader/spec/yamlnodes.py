@@ -19,10 +19,24 @@ from grader.errors import SpecError
 _MISSING: Any = object()
 
 
+MAX_DOCUMENT = 1 << 20  # characters: specs and grade.yaml are far smaller
+MAX_NODES = 20_000  # nodes visited with every alias expanded (a "billion laughs" stops here)
+MAX_DEPTH = 64  # nesting of lists and mappings
+
+
 def load_document(text: str, path: str) -> Field:
-    """Parse *text* as one YAML document and return its root field."""
+    """Parse *text* as one YAML document and return its root field.
+
+    The text may come from a student (a repository's grade.yaml), so its size,
+    nesting and the expansion of its aliases are bounded before anything reads it.
+    """
+    if len(text) > MAX_DOCUMENT:
+        raise SpecError(path, None, "", f"the file is larger than {MAX_DOCUMENT >> 10} KiB; "
+                                        "it cannot be a spec or a grade.yaml")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError as e:
+        raise SpecError(path, None, "", "YAML does not parse: nested too deeply") from e
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -32,7 +46,28 @@ def load_document(text: str, path: str) -> Field:
         raise SpecError(path, None, "", f"YAML does not parse: {e}") from e
     if node is None:
         raise SpecError(path, 1, "", "the file is empty; a spec needs at least 'id' and 'checks'")
+    _check_size(node, path)
     return Field(node, path, "")
+
+
+def _check_size(root: yaml.Node, path: str) -> None:
+    """Refuse documents whose aliases expand too far or that nest too deeply."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    visited = 0
+    while stack:
+        node, depth = stack.pop()
+        visited += 1
+        line = int(node.start_mark.line) + 1
+        if visited > MAX_NODES:
+            raise SpecError(path, line, "", f"more than {MAX_NODES} values once its aliases "
+                                            "(*name) are expanded; write it out plainly")
+        if depth > MAX_DEPTH:
+            raise SpecError(path, line, "", f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend(((key, depth + 1), (value, depth + 1)))
 
 
 @dataclass(frozen=True)
