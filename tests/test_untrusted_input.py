@@ -528,3 +528,19 @@ def test_results_never_hold_a_lone_surrogate(text: str) -> None:
 def test_a_twelve_million_character_message_is_bounded() -> None:
     outcome = CheckOutcome("failed", (), "no model class named " + "M" * 12_000_000, 0.0)
     assert len(outcome.message) <= VALUE_LIMIT + 40
+
+
+@pytest.mark.parametrize("interim, status", [
+    (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n", 200),  # a hint, then the page
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n", 200),
+    (b"HTTP/1.1 199 X\r\n\r\n" * 50, None),  # endless interim answers: unreachable
+])
+def test_interim_answers_are_skipped(scripted: tuple[_Scripted, str], interim: bytes,
+                                     status: int | None) -> None:
+    server, path = scripted
+    server.reply = interim + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    if status is None:
+        with pytest.raises(AppUnreachable, match="interim"):
+            AppClient(path, 2.0).get("/")
+    else:
+        assert AppClient(path, 2.0).get("/").status == status

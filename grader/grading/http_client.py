@@ -57,7 +57,28 @@ class Response:
         return untrusted_json.loads(self.body)
 
 
+MAX_INTERIM = 20  # 1xx answers skipped before the real one
+
+
+class _Response(http.client.HTTPResponse):
+    """Skips every interim 1xx answer, as browsers do (http.client skips only 100).
+
+    An app that sends ``103 Early Hints`` before its page is right, and must not
+    be graded on the hint; an endless stream of them is cut after MAX_INTERIM.
+    """
+
+    def _read_status(self) -> tuple[str, int, str]:
+        for _ in range(MAX_INTERIM):
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not (100 <= status < 200) or status == 101:
+                return version, status, reason
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+        raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) answers")
+
+
 class _UnixConnection(http.client.HTTPConnection):
+    response_class = _Response
+
     def __init__(self, socket_path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._socket_path = socket_path
