@@ -20,7 +20,7 @@ import click
 from grader.authoring import scaffold, selftest, validate
 from grader.ci import config as ci_config
 from grader.ci import run as ci
-from grader.common.text import printable
+from grader.common.text import printable, safe_text
 from grader.errors import GraderError, SubmissionPathError
 from grader.grading.run import grade
 from grader.reports import github
@@ -277,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except GraderError as e:
-        click.echo(f"grade: error: {e}", err=True)
+        # Messages may quote paths that are not UTF-8 (surrogate escapes).
+        click.echo(f"grade: error: {printable(safe_text(str(e), 10_000))}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted; sandbox containers were removed", err=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from hypothesis import HealthCheck, settings
 
 from grader.errors import DockerUnavailable
 from grader.grading.run import grade
@@ -18,6 +19,15 @@ from grader.sandbox.container import MANAGED_LABEL
 from grader.spec import catalog
 
 from .helpers import EXERCISES
+
+# Property tests (test_untrusted_input.py) are deterministic and modest: the same
+# examples on every run and machine, few enough for CI. `--hypothesis-profile=deep`
+# searches longer, locally.
+settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("GRADE_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -21,10 +21,11 @@ from typing import Any, Literal
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+import grader
 from grader.grading.compare import Assertion
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
 from grader.grading.status import Status
-from grader.reports.html import render_html
+from grader.reports.html import render_html, write_report
 from grader.reports.terminal import summary
 from grader.reports.verdict import ExerciseVerdict
 
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 HOSTILE = Path(__file__).resolve().parent / "hostile"
+GRADER_FILES = str(Path(grader.__file__).resolve().parent)
 
 
 # -- a graded submission, as the gradebook and the class report store it -----------------------
@@ -202,6 +204,35 @@ def _summary_is_plain_text(result: GradeResult, tmp_path: Path) -> None:
 
 
 
+def _writes_small_clean_reports(result: GradeResult, tmp_path: Path) -> None:
+    """Issue 9: reports written, under 1 MB together, UTF-8, no grader traceback or blame."""
+    shown = write_report(result, tmp_path / "reports", "r")
+    files = list((tmp_path / "reports").iterdir())
+    assert sum(f.stat().st_size for f in files) < 1_000_000
+    texts = [f.read_bytes().decode("utf-8") for f in files] + [summary(shown)]
+    for text in texts:
+        assert GRADER_FILES not in text  # a traceback through the grader's own files
+        assert "the grader failed" not in text
+    assert all(len(c.message) <= 2100 for c in result.checks)
+    if result.problem is None:  # a check the grader could not run would be "error"
+        assert all(c.status != "error" for c in result.checks)
+
+
+def _no_huge_names(result: GradeResult, tmp_path: Path) -> None:
+    _writes_small_clean_reports(result, tmp_path)
+    assert all("no model class named User" in c.message or c.hidden for c in result.checks)
+
+
+def _corruption_named(result: GradeResult, tmp_path: Path) -> None:
+    _writes_small_clean_reports(result, tmp_path)
+    assert sum("database disk image is malformed" in c.message for c in result.checks) == 5
+
+
+def _surrogates_replaced(result: GradeResult, tmp_path: Path) -> None:
+    _writes_small_clean_reports(result, tmp_path)
+    assert result.problem is not None and "\ufffd" in result.problem.message
+
+
 @dataclass(frozen=True)
 class Case:
     exercise: str
@@ -296,6 +327,43 @@ CASES: dict[str, Case] = {
     # the agent's models answer renames class Account to User: no class User exists (0)
     "forged_table": Case("ex03", "ex03_forged_table.py", 0, "failed", QUICK,
                          verify=_forgery_ran("replaced models in 1")),
+    # -- issue 9: no byte sequence crashes the grader; bounded output --
+    # an import error whose message holds lone surrogates: shown with U+FFFD
+    "surrogate_exception": Case("ex01", "ex01_surrogate_exception.py", 0, "error", QUICK,
+                                problem="RuntimeError", verify=_surrogates_replaced),
+    # every answer is JSON nested 100,000 deep: JSON checks fail, partial status points stay
+    "deep_json": Case("ex05", "ex05_deep_json.py", 2.33, "failed", QUICK,
+                      verify=_writes_small_clean_reports),
+    # every answer is a 50 MB JSON document: the host keeps 2 MiB, which is not JSON
+    "huge_json": Case("ex05", "ex05_huge_json.py", 2.33, "failed", 15 + MARGIN,
+                      verify=_writes_small_clean_reports),
+    # JSON bodies of lone surrogates; the error check only asks for a string (2.33 + 1); the
+    # POST flow stops where the next request cannot be made from the answer: no partial share
+    "surrogate_json": Case("ex05", "ex05_surrogate_json.py", 3.33, "failed", QUICK,
+                           verify=_writes_small_clean_reports),
+    # no User, one model class whose name is 12 million characters (84 MB of reports once)
+    "huge_class_name": Case("ex03", "ex03_huge_class_name.py", 0, "failed", 15 + MARGIN,
+                            verify=_no_huge_names),
+    # a correct app setting a cookie Werkzeug quotes as "a\012b": full marks
+    "newline_cookie": Case("ex02", "ex02_newline_cookie.py", 7, "passed", QUICK,
+                           verify=_writes_small_clean_reports),
+    # a correct model over a database whose table page is garbage: the host cannot rebuild
+    # the database to establish its facts, so every check that reads it fails with the
+    # corruption named; the model, table name and repr checks pass (3)
+    "corrupt_database": Case("ex03", "ex03_corrupt_database.py", 3, "failed", QUICK,
+                             verify=_corruption_named),
+    # 200 KB of random bytes on stdout and stderr, then a correct app: full marks
+    "binary_output": Case("ex01", "ex01_binary_output.py", 5, "passed", QUICK,
+                          verify=_writes_small_clean_reports),
+    # / answers with 10,000 headers: both / checks fail, the 404 check scores
+    "many_headers": Case("ex01", "ex01_many_headers.py", 1, "failed", QUICK,
+                         verify=_writes_small_clean_reports),
+    # / writes 1xx answers then garbage, or absurd chunk sizes, on the raw socket
+    "raw_responses": Case("ex01", "ex01_raw_responses.py", 1, "failed", QUICK,
+                          verify=_writes_small_clean_reports),
+    # right bodies under status 299/999 and odd header bytes: only the 404 check scores
+    "weird_status": Case("ex02", "ex02_weird_status.py", 1, "failed", QUICK,
+                         verify=_writes_small_clean_reports),
 }
 
 

@@ -632,7 +632,7 @@ def test_an_exception_in_code_fails_that_test(tmp_path: Path, target: FakeTarget
         """), target)
     assert out.status == "failed"
     assert out.assertions[0].actual is not None
-    assert out.assertions[0].actual.startswith("JSONDecodeError: ")
+    assert out.assertions[0].actual.startswith("NotJSON: ")
 
 
 def test_an_unknown_fixture_is_an_error(tmp_path: Path, target: FakeTarget) -> None:

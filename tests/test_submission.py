@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -225,3 +227,37 @@ def test_remove(tmp_path: Path) -> None:
     submission.remove(staged.folder)
     assert not staged.folder.exists()
     submission.remove(staged.folder)  # twice is fine
+
+
+_STAGE_AND_MEASURE = """
+import sys
+from pathlib import Path
+from grader.errors import SubmissionPathError
+from grader.grading.staging import stage
+try:
+    stage(Path(sys.argv[1]), Path(sys.argv[2]))
+except SubmissionPathError as e:
+    print("REFUSED:", e)
+# VmHWM, the peak of this process's own memory: ru_maxrss would carry over the
+# peak of the (large) pytest process that forked it, across exec.
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print("PEAK_KB:", peak.split()[1])
+"""
+
+
+@pytest.mark.parametrize("size", ["2G", "40G"])
+def test_a_huge_sparse_file_is_refused_with_flat_memory(tmp_path: Path, size: str) -> None:
+    # Staging once read each file whole before checking the cap: a sparse 40 GB file
+    # was a MemoryError, a 2 GB one cost 2.1 GB. Measured in a fresh process, so the
+    # peak is this staging's alone (about 40 MB here, mostly the interpreter).
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "app.py").write_text("x = 1\n", encoding="utf-8")
+    subprocess.run(["truncate", "-s", size, str(folder / "data.bin")], check=True)
+    done = subprocess.run([sys.executable, "-c", _STAGE_AND_MEASURE, str(folder),
+                           str(tmp_path / "staged")], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert "REFUSED:" in done.stdout and "more than 10 MiB of files" in done.stdout
+    assert "data.bin" in done.stdout  # names the file it stopped at
+    peak_mb = int(done.stdout.split("PEAK_KB: ")[1]) / 1024
+    assert peak_mb < 150, f"staging peaked at {peak_mb:.0f} MB"

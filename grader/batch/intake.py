@@ -18,12 +18,14 @@ import hashlib
 import os
 import re
 import stat
+import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from grader.common.text import safe_text
 from grader.errors import SubmissionPathError
 from grader.grading.staging import MAX_BYTES, SKIP_DIRS
 from grader.reports.html import safe_name
@@ -116,9 +118,13 @@ def _name(found: list[tuple[str, Path, Kind]]) -> tuple[Entry, ...]:
     for student, path, kind in found:
         if counts[student] > 1:
             student = path.name
+        # A name that is not UTF-8 holds surrogate escapes: hash its real bytes, and
+        # show it with U+FFFD, which every report and terminal can carry.
+        raw = student.encode("utf-8", "surrogateescape")
+        student = safe_text(unicodedata.normalize("NFC", student), 200)
         slug = safe_name(student)
         if slug in slugs:
-            slug = f"{slug}-{hashlib.sha256(student.encode()).hexdigest()[:8]}"
+            slug = f"{slug}-{hashlib.sha256(raw).hexdigest()[:8]}"
         slugs.add(slug)
         entries.append(Entry(student, slug, path, kind))
     return tuple(sorted(entries, key=lambda e: e.student.lower()))

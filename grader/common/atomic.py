@@ -20,7 +20,9 @@ class AtomicFile:
         fd, self._tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         # mkstemp makes 0600; results should read like any file the user writes.
         os.fchmod(fd, 0o666 & ~_umask())
-        self.fh: IO[str] = open(fd, "w", encoding="utf-8", newline="")
+        # errors="replace": a lone surrogate that slipped past common.text.safe_text
+        # becomes "?" rather than a UnicodeEncodeError that loses the whole file.
+        self.fh: IO[str] = open(fd, "w", encoding="utf-8", errors="replace", newline="")
 
     def commit(self) -> None:
         self.fh.close()

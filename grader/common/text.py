@@ -1,7 +1,15 @@
-"""Make text from a submission safe to print on a terminal or in a CI log.
+"""Make text from a submission safe to keep, store and print.
 
-The app's error messages and outputs reach the terminal in summaries; control
-characters in them could move the cursor, erase lines or fake a score.
+Everything the student's app says (error messages, bodies, class names, file
+names) is data of any size and any code points. Two things make such text
+dangerous on the host: size (a 12-million-character class name once made
+84 MB of reports) and lone surrogates (a ``str`` that cannot be encoded as
+UTF-8, so writing a report raised UnicodeEncodeError). :func:`safe_text` is
+the one place both are dealt with; results pass submission text through it
+when they are built (grading/scoring.py, grading/compare.py), so nothing later
+has to remember to.
+
+Control characters are a third danger, for terminals only: :func:`printable`.
 """
 
 from __future__ import annotations
@@ -10,6 +18,26 @@ import re
 
 # Every C0 and C1 control character except tab and newline.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Lone surrogates: code points a Python str may hold but UTF-8 cannot carry.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+VALUE_LIMIT = 2048  # characters of one value the submission produced, in a message
+REPLACEMENT = "\ufffd"
+
+
+def safe_text(text: str, limit: int = VALUE_LIMIT) -> str:
+    """*text* with lone surrogates replaced by U+FFFD, at most about *limit* characters.
+
+    A clipped value says how long it was, so a reader knows it was cut.
+    """
+    if len(text) > limit:
+        text = text[:limit] + f"… ({len(text)} characters)"
+    return SURROGATE.sub(REPLACEMENT, text)
+
+
+def safe_optional(text: str | None, limit: int = VALUE_LIMIT) -> str | None:
+    """:func:`safe_text` that lets None through."""
+    return None if text is None else safe_text(text, limit)
 
 
 def printable(text: str) -> str:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from grader.common.text import safe_text
 from grader.grading.compare import Assertion, check_response, extract, short
-from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout
+from grader.grading.http_client import AppClient, AppUnreachable, NotSendable, RequestTimeout
 from grader.grading.status import Status
 from grader.sandbox.agent_client import (
     AgentGone,
@@ -35,6 +36,8 @@ from grader.spec.exercise import (
     ModelCheck,
     substitute,
 )
+
+MESSAGE_LIMIT = 2048  # characters of a check's message
 
 
 class Agent(Protocol):
@@ -70,6 +73,10 @@ class CheckOutcome:
     # timeout, a fact that could not be read): a share of the ones made would pay
     # for what was never established, so partial credit does not apply.
     finished: bool = True
+
+    def __post_init__(self) -> None:
+        # Messages quote the app (class names, errors): bounded here, whoever built them.
+        object.__setattr__(self, "message", safe_text(self.message, MESSAGE_LIMIT))
 
 
 class _Stop(Exception):
@@ -115,8 +122,19 @@ def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
         return CheckOutcome("failed", tuple(assertions),
                             f"the app stopped answering (did it crash?): {e}",
                             time.monotonic() - start, finished=False)
+    except NotSendable as e:
+        return CheckOutcome("failed", tuple(assertions), f"the next request could not be "
+                            f"made from the app's answers: {e}", time.monotonic() - start,
+                            finished=False)
+    except sqlite3.DatabaseError as e:
+        # The file is the app's work: a corrupt page anywhere (an index, a row the
+        # insert touches) fails the check, whichever statement meets it.
+        status: Status = "timeout" if "interrupted" in str(e) else "failed"
+        return CheckOutcome(status, tuple(assertions),
+                            f"the app's database file is not usable: {e}",
+                            time.monotonic() - start, finished=False)
     failed = [a for a in assertions if not a.passed]
-    status: Status = "failed" if failed or not assertions else "passed"
+    status = "failed" if failed or not assertions else "passed"
     message = "; ".join(_describe(a) for a in failed[:3]) if failed else "ok"
     return CheckOutcome(status, tuple(assertions), message, time.monotonic() - start)
 
@@ -319,10 +337,13 @@ def _run_database(body: DatabaseCheck, target: Target, timeout: float,
 
 def open_untrusted_sqlite(path: Path, deadline: float) -> sqlite3.Connection:
     """Open a database the student's code produced, with its code paths disarmed."""
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("PRAGMA trusted_schema = OFF")
-    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
     try:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+    except sqlite3.DatabaseError as e:
+        raise _Stop("failed", f"the app's database file is not usable: {e}") from e
+    try:
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
         # Triggers are code; the check is about declared constraints only.
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"
                                     ).fetchall():

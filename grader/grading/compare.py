@@ -11,10 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from grader.common import untrusted_json
+from grader.common.text import safe_optional, safe_text
 from grader.grading.http_client import Response
 from grader.spec.exercise import Expect, Extract
 
 SHOW = 400  # characters of a value shown in a message
+KEPT = 4096  # characters of an expected or actual value an assertion keeps for the report
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,13 @@ class Assertion:
     passed: bool
     expected: str | None = None
     actual: str | None = None
+
+    def __post_init__(self) -> None:
+        # The one place an assertion's values are bounded and made writable: the
+        # actual side is whatever the app sent (megabytes, lone surrogates).
+        object.__setattr__(self, "label", safe_text(self.label, 500))
+        object.__setattr__(self, "expected", safe_optional(self.expected, KEPT))
+        object.__setattr__(self, "actual", safe_optional(self.actual, KEPT))
 
 
 def check_response(expect: Expect, resp: Response) -> list[Assertion]:
@@ -56,8 +66,8 @@ def check_response(expect: Expect, resp: Response) -> list[Assertion]:
 
 def _json_assertion(expected: Any, resp: Response) -> Assertion:
     try:
-        actual = json.loads(resp.body)
-    except ValueError:
+        actual = untrusted_json.loads(resp.body)
+    except untrusted_json.NotJSON:
         return Assertion("JSON body", False, _dump(expected), "(not JSON) " + short(resp.text))
     return Assertion("JSON body", json_subset(expected, actual), _dump(expected), _dump(actual))
 
@@ -94,8 +104,8 @@ def extract(spec: Extract, resp: Response, cookies: dict[str, str]) -> str | Non
     if spec.source == "cookie":
         return cookies.get(spec.pattern)
     try:
-        value: Any = json.loads(resp.body)
-    except ValueError:
+        value: Any = untrusted_json.loads(resp.body)
+    except untrusted_json.NotJSON:
         return None
     for part in spec.pattern.split("."):
         if isinstance(value, dict) and part in value:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -16,7 +17,11 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from grader.common import untrusted_json
+
 MAX_BODY = 2 << 20  # bytes of a response body kept for checking
+# What a browser would not send back in a Cookie header: controls and non-Latin-1.
+_UNSENDABLE = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\xff]")
 
 
 class RequestTimeout(Exception):
@@ -25,6 +30,10 @@ class RequestTimeout(Exception):
 
 class AppUnreachable(Exception):
     """The app's socket refused or dropped the connection (it probably crashed)."""
+
+
+class NotSendable(Exception):
+    """A request cannot be written: a value taken from the app's earlier answer breaks it."""
 
 
 @dataclass(frozen=True)
@@ -44,10 +53,32 @@ class Response:
         return next((v for k, v in self.headers if k.lower() == lname), None)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        """The body as JSON; raises untrusted_json.NotJSON (a ValueError) if it is not."""
+        return untrusted_json.loads(self.body)
+
+
+MAX_INTERIM = 20  # 1xx answers skipped before the real one
+
+
+class _Response(http.client.HTTPResponse):
+    """Skips every interim 1xx answer, as browsers do (http.client skips only 100).
+
+    An app that sends ``103 Early Hints`` before its page is right, and must not
+    be graded on the hint; an endless stream of them is cut after MAX_INTERIM.
+    """
+
+    def _read_status(self) -> tuple[str, int, str]:
+        for _ in range(MAX_INTERIM):
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not (100 <= status < 200) or status == 101:
+                return version, status, reason
+            http.client._read_headers(self.fp)  # type: ignore[attr-defined]
+        raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) answers")
 
 
 class _UnixConnection(http.client.HTTPConnection):
+    response_class = _Response
+
     def __init__(self, socket_path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._socket_path = socket_path
@@ -73,7 +104,10 @@ class AppClient:
     def __init__(self, socket_path: str, timeout: float) -> None:
         self.socket_path = socket_path
         self.timeout = timeout
-        self.cookies: dict[str, str] = {}
+        self.cookies: dict[str, str] = {}  # name → value, as the app meant it
+        # name → value as it came on the wire: what a browser sends back. The decoded
+        # value may hold a newline (Werkzeug quotes it as "a\012b"), which no header can.
+        self._wire: dict[str, str] = {}
 
     def request(
         self,
@@ -124,7 +158,8 @@ class AppClient:
             raise RequestTimeout(f"{method} {target}")
         all_headers = dict(headers)
         if self.cookies and not any(k.lower() == "cookie" for k in all_headers):
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            all_headers["Cookie"] = "; ".join(f"{k}={self._wire.get(k, v)}"
+                                              for k, v in self.cookies.items())
         conn = _UnixConnection(self.socket_path, remaining)
         # Socket timeouts restart on every read, so an app dripping header bytes could
         # outlast any deadline; this watchdog cuts the connection when time is up.
@@ -137,7 +172,11 @@ class AppClient:
             watchdog = threading.Timer(remaining, _cut, args=(conn.sock, expired))
             watchdog.daemon = True
             watchdog.start()
-            conn.request(method, target, body=body, headers=all_headers)
+            try:
+                conn.request(method, target, body=body, headers=all_headers)
+            except (ValueError, http.client.InvalidURL) as e:
+                # A newline in an extracted value, a control character in a path.
+                raise NotSendable(f"{method} {target[:200]!r} cannot be sent: {e}") from e
             raw = conn.getresponse()
             chunks: list[bytes] = []
             size = 0
@@ -179,7 +218,10 @@ class AppClient:
             except CookieError:
                 continue
             for key, morsel in jar.items():
-                if morsel["max-age"] == "0" or morsel.value == "":
+                if (morsel["max-age"] == "0" or morsel.value == ""
+                        or _UNSENDABLE.search(key + morsel.coded_value)):
                     self.cookies.pop(key, None)
+                    self._wire.pop(key, None)
                 else:
                     self.cookies[key] = morsel.value
+                    self._wire[key] = morsel.coded_value

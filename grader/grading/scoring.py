@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from grader.grading.checks import CheckOutcome
+from grader.common.text import safe_optional, safe_text
+from grader.grading.checks import MESSAGE_LIMIT, CheckOutcome
 from grader.grading.compare import Assertion
 from grader.grading.status import Status
 from grader.spec.exercise import Check
@@ -19,6 +20,9 @@ from grader.spec.exercise import Check
 # (reports/visibility.py shows it everywhere; it lives here so grading need
 # not import the reports room above it).
 HIDDEN_MESSAGE = "hidden check: its expectations are not shown"
+
+OUTPUT_LIMIT = 64 * 1024  # characters of the app's output a result keeps
+TRACEBACK_LIMIT = 8192  # characters of a traceback
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,11 @@ class CheckResult:
     assertions: tuple[Assertion, ...] = ()
     duration: float = 0.0
 
+    def __post_init__(self) -> None:
+        # A result is built once, here; whatever the app put in its message is bounded
+        # and made encodable before any report, JSON or terminal sees it.
+        object.__setattr__(self, "message", safe_text(self.message, MESSAGE_LIMIT))
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -46,6 +55,14 @@ class Problem:
     line: int | None = None
     text: str | None = None
     traceback: str | None = None
+
+    def __post_init__(self) -> None:
+        # Every field may quote the app (its exception, its file names): bounded here.
+        object.__setattr__(self, "kind", safe_text(self.kind, 200))
+        object.__setattr__(self, "message", safe_text(self.message, MESSAGE_LIMIT))
+        object.__setattr__(self, "file", safe_optional(self.file, 500))
+        object.__setattr__(self, "text", safe_optional(self.text, 1000))
+        object.__setattr__(self, "traceback", safe_optional(self.traceback, TRACEBACK_LIMIT))
 
     def headline(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file and self.line else ""
@@ -76,6 +93,14 @@ class GradeResult:
     timings: Timings = field(default_factory=Timings)
     graded_at: str = ""
     report: str | None = None
+
+    def __post_init__(self) -> None:
+        # The app's output is capped by the sandbox in bytes; this also holds for
+        # results made elsewhere (the process sandbox, a stored row, a test).
+        if len(self.output) > OUTPUT_LIMIT:
+            object.__setattr__(self, "output_truncated", True)
+        object.__setattr__(self, "output", safe_text(self.output, OUTPUT_LIMIT))
+        object.__setattr__(self, "submission", safe_text(self.submission, 1000))
 
     def to_json(self) -> dict[str, Any]:
         """The ``grade submit --json`` object."""

@@ -11,14 +11,17 @@ import hashlib
 import os
 import shutil
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.common.text import safe_text
 from grader.errors import SubmissionPathError
 from grader.spec.exercise import SPEC_FILENAME
 
 MAX_FILES = 500
 MAX_BYTES = 10 << 20
+_CHUNK = 1 << 16  # bytes copied at a time
 SKIP_DIRS = frozenset({".git", ".hg", "__pycache__", ".venv", "venv", "env", "node_modules",
                        "instance", "__MACOSX", ".pytest_cache", ".mypy_cache", ".idea",
                        ".vscode"})
@@ -48,23 +51,59 @@ def stage(source: Path, dest: Path) -> Staged:
     else:
         raise SubmissionPathError(f"{source}: not a regular file or folder")
     digest = hashlib.sha256()
-    total = 0
+    budget = MAX_BYTES
+    names: dict[str, str] = {}
     for path, rel in sorted(files, key=lambda f: f[1]):
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise SubmissionPathError(f"{path}: cannot be read ({e.strerror}); check its "
-                                      "permissions") from e
-        total += len(data)
-        if total > MAX_BYTES:
-            raise SubmissionPathError(f"{source}: more than {MAX_BYTES >> 20} MiB of files; "
-                                      "submit only your app's code and templates")
+        rel = _normal_name(rel, names, source)
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        file_digest, size = _copy(path, target, budget, source)
+        budget -= size
+        # Names that are not UTF-8 arrive as surrogate escapes: hash their real bytes.
+        digest.update(rel.encode("utf-8", "surrogateescape") + b"\0" + file_digest)
     _open_up(dest)
-    return Staged(source, dest, digest.hexdigest(), tuple(sorted(r for _, r in files)))
+    return Staged(source, dest, digest.hexdigest(), tuple(sorted(names)))
+
+
+def _normal_name(rel: str, seen: dict[str, str], source: Path) -> str:
+    """*rel* in NFC, the form source code spells names in.
+
+    macOS zips and folders store names decomposed (NFD), and its file systems
+    match either form, so ``render_template("café.html")`` worked for the
+    student; on Linux it would not find ``cafe\u0301.html`` without this.
+    """
+    normal = unicodedata.normalize("NFC", rel)
+    if normal in seen:
+        raise SubmissionPathError(
+            f"{source}: {safe_text(seen[normal], 200)!r} and {safe_text(rel, 200)!r} are "
+            "the same name written two ways (Unicode normalization); keep only one")
+    seen[normal] = rel
+    return normal
+
+
+def _copy(path: Path, target: Path, budget: int, source: Path) -> tuple[bytes, int]:
+    """Copy *path* to *target* in chunks, stopping once *budget* bytes are passed.
+
+    Memory stays flat whatever the file's size (a sparse 40 GB file once made
+    staging run out of memory); returns the file's sha256 and its size.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as src, open(target, "xb") as out:
+            while chunk := src.read(_CHUNK):
+                size += len(chunk)
+                if size > budget:
+                    raise SubmissionPathError(
+                        f"{source}: more than {MAX_BYTES >> 20} MiB of files (stopped at "
+                        f"{safe_text(path.name, 200)!r}); submit only your app's code and "
+                        "templates")
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as e:
+        raise SubmissionPathError(f"{safe_text(str(path), 500)}: cannot be read "
+                                  f"({e.strerror}); check its permissions") from e
+    return digest.digest(), size
 
 
 def _walk(root: Path) -> list[tuple[Path, str]]:

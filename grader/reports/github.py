@@ -193,5 +193,7 @@ def step_outputs(verdicts: Sequence[ExerciseVerdict]) -> str:
 
 def append(path: Path, text: str) -> None:
     """Append to a file GitHub gave us (the summary and outputs files are shared by steps)."""
-    with path.open("a", encoding="utf-8") as fh:
+    # errors="replace": results are made safe when built; this keeps a stray surrogate
+    # from losing the step's summary.
+    with path.open("a", encoding="utf-8", errors="replace") as fh:
         fh.write(text)

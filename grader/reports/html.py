@@ -23,6 +23,9 @@ from grader.grading.scoring import GradeResult
 from grader.reports.visibility import for_student
 
 MAX_SHOWN = 4000  # characters of one expected/actual value in the report
+# Bytes of one report page. With the JSON beside it (its values are capped at
+# 2 KiB when results are built) one submission's reports stay under 1 MB.
+HTML_BUDGET = 640 * 1024
 
 
 def environment() -> jinja2.Environment:
@@ -33,9 +36,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["clip"] = clip
+    env.filters["clip"] = _scaled_clip
     env.filters["points"] = points
-    env.globals["diff"] = diff
+    env.globals["diff"] = _scaled_diff
     env.globals["inline"] = inline
     return env
 
@@ -48,17 +51,35 @@ def clip(text: str | None, limit: int = MAX_SHOWN) -> str:
     return text[:limit] + f"\n… ({len(text) - limit} more characters)"
 
 
+@jinja2.pass_context
+def _scaled_clip(context: jinja2.runtime.Context, text: str | None,
+                 limit: int = MAX_SHOWN) -> str:
+    return clip(text, _scaled(context, limit))
+
+
+@jinja2.pass_context
+def _scaled_diff(context: jinja2.runtime.Context, a: Assertion) -> list[tuple[str, str]]:
+    return diff(a, _scaled(context, MAX_SHOWN))
+
+
+def _scaled(context: jinja2.runtime.Context, limit: int) -> int:
+    """*limit* shrunk by the render's ``scale`` (see render_html), never below 40."""
+    scale = context.get("scale", 1.0)
+    return max(40, int(limit * scale)) if isinstance(scale, float) else limit
+
+
 def points(value: float) -> str:
     return f"{value:g}"
 
 
-def diff(a: Assertion) -> list[tuple[str, str]]:
+def diff(a: Assertion, limit: int = MAX_SHOWN) -> list[tuple[str, str]]:
     """A line diff of expected against actual, as (kind, line) pairs; empty if not useful."""
     if a.passed or a.expected is None or a.actual is None:
         return []
     if not a.label.endswith("body"):  # exact bodies only; a regex is no text to diff
         return []
-    lines = list(difflib.unified_diff(clip(a.expected).splitlines(), clip(a.actual).splitlines(),
+    lines = list(difflib.unified_diff(clip(a.expected, limit).splitlines(),
+                                      clip(a.actual, limit).splitlines(),
                                       "expected", "actual", lineterm="", n=2))
     kinds = {"+": "add", "-": "del", "@": "hunk"}
     return [(kinds.get(line[:1], "same"), line) for line in lines[2:]]
@@ -74,8 +95,20 @@ def safe_name(text: str) -> str:
 
 
 def render_html(result: GradeResult, env: jinja2.Environment | None = None) -> str:
-    env = env or environment()
-    return env.get_template("report.html.j2").render(r=for_student(result))
+    """The report page, at most :data:`HTML_BUDGET` bytes whatever the submission did.
+
+    Each value is clipped already, but a spec with many checks times a body full
+    of ``<`` (four bytes once escaped) could still add up; then the page is made
+    again with every clip shorter, until it fits.
+    """
+    template = (env or environment()).get_template("report.html.j2")
+    view = for_student(result)
+    page = ""
+    for scale in (1.0, 0.25, 0.0625, 0.0):
+        page = template.render(r=view, scale=scale)
+        if len(page.encode("utf-8", "replace")) <= HTML_BUDGET:
+            break
+    return page
 
 
 def report_json(result: GradeResult) -> dict[str, Any]:

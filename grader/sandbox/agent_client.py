@@ -30,6 +30,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from grader.common import untrusted_json
+
 MAX_CONTROL_REPLY = 16 << 20  # bytes; a database dump is the largest answer
 MAX_DB_DUMP = 8 << 20  # bytes of SQLite file
 _NO_ANSWER = "the app could not answer"
@@ -266,9 +268,9 @@ def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:
 
 def _envelope(op: str, line: bytes) -> dict[str, Any]:
     try:
-        reply = json.loads(line)
-    except (ValueError, RecursionError) as e:
-        raise AgentGone(f"{op}: the sandbox sent something that is not JSON") from e
+        reply = untrusted_json.loads(line, max_bytes=MAX_CONTROL_REPLY)
+    except untrusted_json.NotJSON as e:
+        raise AgentGone(f"{op}: the sandbox sent something that is not JSON ({e})") from e
     if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
         raise AgentGone(f"{op}: the sandbox sent a malformed answer")
     return reply
