@@ -112,16 +112,23 @@ class Channel(Protocol):
 class SocketChannel:
     """JSON lines over a unix socket; an answer is the line that carries its request's id."""
 
-    def __init__(self, path: str) -> None:
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._sock.connect(path)
-        except OSError:
-            self._sock.close()
-            raise
+    def __init__(self, sock: socket.socket) -> None:
+        """A channel over a connected socket (see :meth:`connect`)."""
+        self._sock = sock
         self._buffer = b""
         self._nonce = secrets.token_hex(8)
         self._serial = 0
+
+    @classmethod
+    def connect(cls, path: str) -> SocketChannel:
+        """A channel to the agent's control socket at *path*."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock)
 
     def call(self, op: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         self._serial += 1
@@ -175,7 +182,7 @@ class AgentClient:
     @classmethod
     def connect(cls, socket_path: str) -> AgentClient:
         """A client over the agent's control socket."""
-        return cls(SocketChannel(socket_path))
+        return cls(SocketChannel.connect(socket_path))
 
     def close(self) -> None:
         self._channel.close()
