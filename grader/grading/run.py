@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from grader.grading.evaluator import Evaluator, shared
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import (
     CheckResult,
@@ -33,6 +34,11 @@ from grader.sandbox.agent_client import (
     AgentTimeout,
 )
 from grader.spec.exercise import Exercise
+
+# Seconds a grading may last past ``limits.time``: after the deadline only the sandbox's
+# removal is left (a killed container's removal takes about 0.5 s on a loaded machine).
+# docs/spec-language.md (limits) and the README's threat model state this number.
+HOST_MARGIN = 5.0
 
 # One set-up step: ask the agent something, within a timeout, before any check runs.
 _Step = Callable[[AgentClient, float], None]
@@ -64,11 +70,16 @@ class SandboxTarget:
 
 
 def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
-          *, staged: Staged | None = None) -> GradeResult:
+          *, staged: Staged | None = None, evaluator: Evaluator | None = None) -> GradeResult:
     """Grade the .py file or folder *source* for *exercise* in a fresh sandbox.
 
     *staged*: *source* already staged by the caller (a batch stages once, to
-    key its results), so it is not copied again.
+    key its results), so it is not copied again. *evaluator*: where the host's
+    work on the app's data runs (default: this process's, see evaluator.py).
+
+    ``exercise.limits.time`` counts from here and covers the host's work too:
+    no check starts after it, and each check's work (HTTP, agent, evaluator)
+    stops by it. What may follow is the sandbox's removal (HOST_MARGIN).
     """
     started = time.monotonic()
     deadline = started + exercise.limits.time
@@ -93,7 +104,8 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     preload.join()
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
-                    context = GradingContext(exercise, SandboxTarget(box, work), deadline)
+                    context = GradingContext(exercise, SandboxTarget(box, work), deadline,
+                                             evaluator=evaluator or shared())
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
                                     else not_run(c, "error", "not run")

@@ -1,0 +1,221 @@
+"""The evaluator's side: the host's work on untrusted data, run in a child process.
+
+This module is started as a script (``python -I -S evaluator_ops.py``) by
+evaluator.py and must import nothing but the standard library. It reads
+requests ``(op, args)`` from stdin and writes replies to stdout, both as
+length-prefixed pickles; the parent kills it when a reply is late, which is
+the only clock that stops a C call such as a backtracking ``re`` match or an
+SQLite function (neither checks Python signals nor SQLite's progress handler).
+
+Every op is a plain function of plain data and returns plain data (str,
+bytes, numbers, None, tuples, lists, dicts), so the parent can unpickle the
+reply without importing anything.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import resource
+import sqlite3
+import struct
+import sys
+from collections.abc import Callable
+from typing import Any
+
+HEADER = struct.Struct("!Q")  # the length of the pickle that follows
+MEMORY_LIMIT = 768 << 20  # bytes of address space the child may use
+SQLITE_MAX_LENGTH = 32 << 20  # bytes of one string or blob SQLite may build
+
+# -- regular expressions -----------------------------------------------------------------------
+
+
+def regex_found(pattern: str, text: str) -> bool:
+    """Whether *pattern* matches anywhere in *text* (``re.search``)."""
+    return re.search(pattern, text) is not None
+
+
+def regex_value(pattern: str, text: str) -> str | None:
+    """The first match's group 1 (or the whole match without groups); None if none."""
+    m = re.search(pattern, text)
+    if m is None:
+        return None
+    value = m.group(1) if m.groups() else m.group(0)
+    return value if isinstance(value, str) else None  # an optional group that did not take part
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+def _open(path: str) -> sqlite3.Connection:
+    """A database the student's code produced, with its code paths disarmed."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA trusted_schema = OFF")
+    # hex(zeroblob(10**9)) in a CHECK would otherwise build gigabytes in this process
+    # (Python 3.10 has no setlimit: the address-space limit stops it there).
+    setlimit = getattr(conn, "setlimit", None)
+    if setlimit is not None:
+        setlimit(getattr(sqlite3, "SQLITE_LIMIT_LENGTH", 0), SQLITE_MAX_LENGTH)
+    # Triggers are code; the checks are about declared constraints only.
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"
+                                ).fetchall():
+        conn.execute(f"DROP TRIGGER {ident(name)}")
+    return conn
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_facts(path: str, table: str) -> tuple[list[tuple[Any, ...]], list[str]] | None:
+    """``PRAGMA table_info`` rows and single-column unique indexes; None: no such table."""
+    conn = _open(path)
+    try:
+        info = conn.execute(f"PRAGMA table_info({ident(table)})").fetchall()
+        if not info:
+            return None
+        unique = []
+        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({ident(table)})"
+                                                        ).fetchall():
+            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
+            if is_unique and len(cols) == 1:
+                unique.append(cols[0])
+        return info, unique
+    finally:
+        conn.close()
+
+
+def insert_rows(path: str, table: str, rows: list[list[tuple[str, Any]]]
+                ) -> list[tuple[str, str]] | None:
+    """Insert *rows* in order; the outcome of each, up to the first refused one.
+
+    None when the database has no such table.
+    """
+    conn = _open(path)
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                            (table,)).fetchone():
+            return None
+        outcomes = []
+        for row in rows:
+            outcome = _insert(conn, table, row)
+            outcomes.append(outcome)
+            if outcome[0] != "ok":
+                break
+        return outcomes
+    finally:
+        conn.close()
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: list[tuple[str, Any]]
+            ) -> tuple[str, str]:
+    cols = ", ".join(ident(k) for k, _ in row)
+    marks = ", ".join("?" for _ in row)
+    try:
+        conn.execute(f"INSERT INTO {ident(table)} ({cols}) VALUES ({marks})",
+                     [v for _, v in row])
+    except sqlite3.IntegrityError as e:
+        msg = str(e)
+        if msg.startswith("UNIQUE constraint failed"):
+            return "unique_violation", msg
+        if msg.startswith("NOT NULL constraint failed"):
+            return "not_null_violation", msg
+        return "rejected", msg
+    except (sqlite3.OperationalError, sqlite3.DataError) as e:
+        return "rejected", str(e)  # e.g. a CHECK that builds a string over the length limit
+    return "ok", ""
+
+
+def query(path: str, sql: str, params: tuple[Any, ...] | dict[str, Any]
+          ) -> list[tuple[Any, ...]]:
+    """Every row of one statement, run on the disarmed database (autocommit)."""
+    conn = _open(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+OPS: dict[str, Callable[..., Any]] = {
+    "regex_found": regex_found,
+    "regex_value": regex_value,
+    "table_facts": table_facts,
+    "insert_rows": insert_rows,
+    "query": query,
+    "ping": lambda: os.getpid(),
+}
+
+# -- the loop ----------------------------------------------------------------------------------
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    parts = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _answer(op: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    try:
+        return ("ok", OPS[op](*args))
+    except MemoryError:
+        return ("raised", "MemoryError", "needed more memory than the grader allows "
+                                         f"({MEMORY_LIMIT >> 20} MiB)")
+    except RecursionError as e:
+        return ("raised", "RecursionError", str(e))
+    except sqlite3.Error as e:
+        return ("raised", type(e).__name__, str(e))
+    except Exception as e:  # noqa: BLE001 - any failure is the caller's to explain
+        return ("raised", type(e).__name__, str(e))
+
+
+def serve(fd_in: int, fd_out: int) -> None:
+    """Answer requests until the parent closes the pipe."""
+    while (header := _read_exactly(fd_in, HEADER.size)) is not None:
+        body = _read_exactly(fd_in, HEADER.unpack(header)[0])
+        if body is None:
+            return
+        op, args = pickle.loads(body)  # from the grader itself, never from the submission
+        reply = _answer(op, args)
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, RecursionError) as e:
+            data = pickle.dumps(("raised", type(e).__name__, str(e)))
+        _write(fd_out, data)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Let the kernel kill this process when the grader dies (Linux); else poll nothing."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass  # not Linux: the pipe's EOF still ends an idle child
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def main() -> None:
+    _die_with_parent(int(sys.argv[1]))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # Replies go on fd 1 alone: anything printed by accident goes to stderr instead.
+    fd_out = os.dup(1)
+    os.dup2(2, 1)
+    serve(0, fd_out)
+
+
+if __name__ == "__main__":
+    main()
