@@ -136,7 +136,8 @@ class Evaluator:
             raise EvaluatorTimeout("no time left")
         child = self._ensure()
         try:
-            child.writer.write(_HEADER.pack(len(request)) + request)
+            child.writer.write(_HEADER.pack(len(request)))
+            child.writer.write(request)
             child.writer.flush()
             reply = self._read(child, deadline)
         except EvaluatorTimeout:
