@@ -48,6 +48,11 @@ def make_app(release: threading.Event) -> flask.Flask:
             return "bad token", 400
         return f"Hello, {flask.request.form['name']}!"
 
+    @app.get("/nap")
+    def nap() -> str:
+        time.sleep(0.4)
+        return "rested"
+
     @app.get("/forms")
     def forms() -> str:
         return "<form" * 100_000  # 500 KB that makes ex04's regex backtrack for minutes
@@ -825,3 +830,13 @@ def test_a_query_through_the_fixture_times_out_the_check(tmp_path: Path) -> None
     assert time.monotonic() - started < 5
     assert out.status == "timeout"
     assert out.message.startswith("a query on the app's database took longer than")
+
+
+def test_the_steps_of_a_check_share_its_time(tmp_path: Path, target: FakeTarget) -> None:
+    """Four answers of 0.4 s each do not fit in 1 s: each request waits only what is left."""
+    steps = "".join("\n    - request: {path: /nap}" for _ in range(4))
+    check = parse_check(tmp_path, f"- name: naps\n  timeout: 1\n  steps:{steps}\n")
+    started = time.monotonic()
+    out = run(check, target)
+    assert out.status == "timeout"
+    assert time.monotonic() - started < 3

@@ -137,8 +137,14 @@ class HostWork:
     seconds: float  # the check's time, for messages
 
     @property
-    def timeout(self) -> float:
-        return self.seconds
+    def remaining(self) -> float:
+        """Seconds left: each wait of the check (HTTP, agent) gets this, not a fresh limit."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def client(self, target: Target) -> AppClient:
+        client = target.new_client(self.remaining)
+        client.deadline = self.deadline
+        return client
 
     def run(self, what: str, op: str, *args: Any) -> Any:
         try:
@@ -180,7 +186,7 @@ def _database_failed(e: EvaluatorFailed) -> NoReturn:
 
 
 def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
-    client = target.new_client(work.timeout)
+    client = work.client(target)
     variables: dict[str, str] = {}
     many = len(body.steps) > 1
     for number, step in enumerate(body.steps, start=1):
@@ -248,8 +254,7 @@ def _find_model(models: dict[str, ModelClaim], name: str) -> ModelClaim:
 
 
 def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
-    timeout = work.timeout
-    model = _find_model(fetch_models(target, timeout), body.model)
+    model = _find_model(fetch_models(target, work.remaining), body.model)
     out.append(Assertion(f"model {body.model} exists", True))
     if body.table is not None:
         out.append(Assertion("table name", model.table == body.table, body.table,
@@ -272,7 +277,8 @@ def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Asser
                                          _text(want), _text(got)))
     if body.repr is not None:
         try:
-            text = target.agent.repr(body.model, dict(body.repr.fields), timeout=timeout)
+            text = target.agent.repr(body.model, dict(body.repr.fields),
+                                     timeout=work.remaining)
         except AgentRefused as e:
             out.append(Assertion(f"repr({body.model}(...))", False, body.repr.equals,
                                  e.failure.short()))
@@ -306,7 +312,7 @@ def sqlite_type(declared: str) -> tuple[str, int | None]:
 
 def _database_columns(target: Target, table: str, work: HostWork
                       ) -> dict[str, dict[str, Any]]:
-    facts = work.database("table_facts", target.database_copy(work.timeout), table)
+    facts = work.database("table_facts", target.database_copy(work.remaining), table)
     if facts is None:
         raise _Stop("failed", f"table {table!r} is not in the app's database; were the "
                               "tables created (setup: create_tables)?")
@@ -334,8 +340,8 @@ def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
     table = body.table
     if table is None:
         assert body.model is not None
-        table = _find_model(fetch_models(target, work.timeout), body.model).table
-    path = target.database_copy(work.timeout)
+        table = _find_model(fetch_models(target, work.remaining), body.model).table
+    path = target.database_copy(work.remaining)
     rows = [list(row) for row in body.rows]
     outcomes = work.database("insert_rows", path, table, rows)
     if outcomes is None:
@@ -359,17 +365,17 @@ def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
 class AppInspector:
     """What instructor code may ask the app, as plain data."""
 
-    def __init__(self, target: Target, timeout: float) -> None:
+    def __init__(self, target: Target, work: HostWork) -> None:
         self._target = target
-        self._timeout = timeout
+        self._work = work
 
     def models(self) -> dict[str, dict[str, Any]]:
         return {name: claim.as_dict()
-                for name, claim in fetch_models(self._target, self._timeout).items()}
+                for name, claim in fetch_models(self._target, self._work.remaining).items()}
 
     def repr(self, model: str, **fields: Any) -> str | None:
         try:
-            return self._target.agent.repr(model, fields, timeout=self._timeout)
+            return self._target.agent.repr(model, fields, timeout=self._work.remaining)
         except AgentRefused:
             return None
 
@@ -425,13 +431,12 @@ class Database:
 
 
 def _run_code(body: CodeCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
-    timeout = work.timeout
     namespace: dict[str, Any] = {"__name__": "grade_check"}
     exec(compile(body.source, "<check code>", "exec"), namespace)  # noqa: S102 - instructor's
     fixtures: dict[str, Callable[[], Any]] = {
-        "client": lambda: target.new_client(timeout),
-        "app": lambda: AppInspector(target, timeout),
-        "database": lambda: Database(work, target.database_copy(timeout)),
+        "client": lambda: work.client(target),
+        "app": lambda: AppInspector(target, work),
+        "database": lambda: Database(work, target.database_copy(work.remaining)),
     }
     for name, fn in namespace.items():
         if not (name.startswith("test_") and callable(fn)):

@@ -74,6 +74,8 @@ class AppClient:
         self.socket_path = socket_path
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
+        # time.monotonic() past which no request waits, however many a check sends
+        self.deadline: float | None = None
 
     def request(
         self,
@@ -90,6 +92,8 @@ class AppClient:
     ) -> Response:
         """Send one request; with follow_redirects, follow up to 5 redirects."""
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
         send_headers = dict(headers or {})
         body: bytes | None = None
         if form is not None:
