@@ -7,7 +7,6 @@ in-process work ran for minutes.
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import sqlite3
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from grader.grading import evaluator as evaluator_module
+from grader.grading import evaluator_ops
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
 
 # A spec regex as ex04 writes it, and the body that makes it backtrack: each "<form"
@@ -106,10 +106,28 @@ def test_a_string_over_the_length_limit_is_a_refusal(ev: Evaluator, tmp_path: Pa
     assert outcome == ("rejected", "string or blob too big")
 
 
-def test_replies_are_plain_data_only() -> None:
+def test_the_pipe_carries_plain_data_only() -> None:
     data = pickle.dumps(("ok", Path("/etc")))  # any class: here pathlib's
     with pytest.raises(pickle.UnpicklingError, match="only plain data"):
-        evaluator_module._PlainUnpickler(io.BytesIO(data)).load()
+        evaluator_ops.plain_loads(data)
+
+
+def test_the_child_has_a_memory_limit(ev: Evaluator, tmp_path: Path) -> None:
+    db = make_db(tmp_path / "m.db", "CREATE TABLE t (x);")
+    rows = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 2000) "
+            "SELECT zeroblob(1000000) FROM c")  # 2 GB of rows
+    with pytest.raises(EvaluatorFailed) as failed:
+        ev.call("query", str(db), rows, (), deadline=soon(30))
+    assert failed.value.kind == "MemoryError"
+    assert ev.call("ping", deadline=soon()) > 0  # and it still answers
+
+
+def test_the_child_runs_no_class_it_is_sent(ev: Evaluator) -> None:
+    # Anything that could write on its pipe can still only call an op with plain data.
+    with pytest.raises(EvaluatorFailed) as failed:
+        ev.call("regex_found", Path("x"), "text", deadline=soon())
+    assert failed.value.kind == "BadRequest" and "pathlib" in failed.value.message
+    assert ev.call("regex_found", "x", "text", deadline=soon()) is True
 
 
 def test_an_unknown_op_is_a_programming_error(ev: Evaluator) -> None:

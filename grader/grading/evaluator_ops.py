@@ -14,6 +14,7 @@ reply without importing anything.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
@@ -149,6 +150,18 @@ OPS: dict[str, Callable[..., Any]] = {
 # -- the loop ----------------------------------------------------------------------------------
 
 
+class PlainUnpickler(pickle.Unpickler):
+    """Both directions carry plain data only: no class is looked up, so nothing is run."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"the evaluator's pipe carried {module}.{name}; "
+                                     "only plain data is accepted")
+
+
+def plain_loads(data: bytes) -> Any:
+    return PlainUnpickler(io.BytesIO(data)).load()
+
+
 def _read_exactly(fd: int, size: int) -> bytes | None:
     parts = []
     while size:
@@ -186,8 +199,12 @@ def serve(fd_in: int, fd_out: int) -> None:
         body = _read_exactly(fd_in, HEADER.unpack(header)[0])
         if body is None:
             return
-        op, args = pickle.loads(body)  # from the grader itself, never from the submission
-        reply = _answer(op, args)
+        try:
+            op, args = plain_loads(body)  # from the grader; plain data even if it were not
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as e:
+            reply: tuple[Any, ...] = ("raised", "BadRequest", str(e))
+        else:
+            reply = _answer(op, args) if op in OPS else ("raised", "BadRequest", repr(op))
         try:
             data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, RecursionError) as e:
