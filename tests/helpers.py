@@ -344,6 +344,9 @@ CASES: dict[str, Case] = {
                       verify=_report_stays_small_and_quick),
     # JSON nested 1,000,000 deep for a JSON expectation: parsed quickly, fails honestly; the
     # 404 scores
+    # the right answer with twenty 60 KB cookies that Python's parser takes 10 s each to
+    # read: dropped unread, as a browser drops cookies over 4 KiB: full marks, quickly
+    "slow_cookies": Case("ex01", "ex01_slow_cookies.py", 5, "passed", QUICK),
     "json_deep": Case(str(HOSTILE_EXERCISES / "json-deep"), "json_deep.py", 1, "failed", QUICK,
                       verify=_json_check_failed_honestly, bug_at="verify",
                       bug="RecursionError in the JSON comparison (issue 9, part 3)"),

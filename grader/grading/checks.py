@@ -25,7 +25,7 @@ from typing import Any, NoReturn, Protocol
 from grader.grading import evaluator as evaluator_module
 from grader.grading.compare import Assertion, check_response, extract, short
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
-from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout
+from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout, SlowToRead
 from grader.grading.status import Status
 from grader.sandbox.agent_client import (
     AgentClient,
@@ -95,6 +95,10 @@ def run_check(check: Check, target: Target, deadline: float,
     except _Stop as stop:
         return CheckOutcome(stop.status, tuple(assertions), stop.message,
                             time.monotonic() - start)
+    except SlowToRead as e:
+        return CheckOutcome("timeout", tuple(assertions),
+                            f"{e} took longer than the check's {timeout:.1f} s",
+                            time.monotonic() - start)
     except (RequestTimeout, AgentTimeout):
         return CheckOutcome("timeout", tuple(assertions),
                             f"no answer within {timeout:.1f} s (an endless loop?)",
@@ -144,6 +148,7 @@ class HostWork:
     def client(self, target: Target) -> AppClient:
         client = target.new_client(self.remaining)
         client.deadline = self.deadline
+        client.evaluator = self.evaluator
         return client
 
     def run(self, what: str, op: str, *args: Any) -> Any:

@@ -23,6 +23,7 @@ import sqlite3
 import struct
 import sys
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 HEADER = struct.Struct("!Q")  # the length of the pickle that follows
@@ -44,6 +45,29 @@ def regex_value(pattern: str, text: str) -> str | None:
         return None
     value = m.group(1) if m.groups() else m.group(0)
     return value if isinstance(value, str) else None  # an optional group that did not take part
+
+
+# -- cookies -----------------------------------------------------------------------------------
+
+
+MAX_SET_COOKIE = 5 << 10  # characters: a 4 KiB cookie and its attributes, as browsers keep
+
+
+def set_cookies(values: list[str]) -> list[tuple[str, str | None]]:
+    """What a browser keeps of these Set-Cookie values: (name, value), None when deleted."""
+    kept: list[tuple[str, str | None]] = []
+    for value in values:
+        if len(value) > MAX_SET_COOKIE:
+            continue  # browsers drop cookies over 4 KiB (RFC 6265, 6.1)
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(value)
+        except CookieError:
+            continue  # a browser ignores a cookie it cannot parse
+        for key, morsel in jar.items():
+            gone = morsel["max-age"] == "0" or morsel.value == ""
+            kept.append((key, None if gone else morsel.value))
+    return kept
 
 
 # -- SQLite ------------------------------------------------------------------------------------
@@ -144,6 +168,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "table_facts": table_facts,
     "insert_rows": insert_rows,
     "query": query,
+    "set_cookies": set_cookies,
     "ping": lambda: os.getpid(),
 }
 

@@ -12,15 +12,20 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
 
 MAX_BODY = 2 << 20  # bytes of a response body kept for checking
 
 
 class RequestTimeout(Exception):
     """The app did not answer within the check's time limit."""
+
+
+class SlowToRead(RequestTimeout):
+    """The answer came, but reading it (its str() says what) ran out of the check's time."""
 
 
 class AppUnreachable(Exception):
@@ -70,12 +75,14 @@ def _cut(sock: socket.socket, expired: threading.Event) -> None:
 class AppClient:
     """One browser-like session: it keeps cookies between requests."""
 
-    def __init__(self, socket_path: str, timeout: float) -> None:
+    def __init__(self, socket_path: str, timeout: float,
+                 evaluator: Evaluator | None = None) -> None:
         self.socket_path = socket_path
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
         # time.monotonic() past which no request waits, however many a check sends
         self.deadline: float | None = None
+        self.evaluator = evaluator or shared()  # parses the cookies the app sets
 
     def request(
         self,
@@ -169,21 +176,24 @@ class AppClient:
             conn.close()
         if expired.is_set():
             raise RequestTimeout(f"{method} {target}")
-        self._remember_cookies(header_pairs)
+        self._remember_cookies(header_pairs, deadline)
         return Response(status, header_pairs, b"".join(chunks), time.monotonic() - start,
                         truncated)
 
-    def _remember_cookies(self, headers: tuple[tuple[str, str], ...]) -> None:
-        for name, value in headers:
-            if name.lower() != "set-cookie":
-                continue
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value)
-            except CookieError:
-                continue
-            for key, morsel in jar.items():
-                if morsel["max-age"] == "0" or morsel.value == "":
-                    self.cookies.pop(key, None)
-                else:
-                    self.cookies[key] = morsel.value
+    def _remember_cookies(self, headers: tuple[tuple[str, str], ...], deadline: float) -> None:
+        values = [value for name, value in headers if name.lower() == "set-cookie"]
+        if not values:
+            return
+        # Python's cookie parser is quadratic in a quoted value full of backslashes (64 KB:
+        # 10 s per header, before 3.12.6), so it runs in the evaluator, by this deadline.
+        try:
+            parsed = self.evaluator.call("set_cookies", values, deadline=deadline)
+        except EvaluatorTimeout as e:
+            raise SlowToRead(f"reading the app's Set-Cookie headers ({len(values)})") from e
+        except EvaluatorFailed as e:
+            raise AppUnreachable(f"its Set-Cookie headers could not be read: {e}") from e
+        for key, value in parsed:
+            if value is None:
+                self.cookies.pop(key, None)
+            else:
+                self.cookies[key] = value
