@@ -54,6 +54,7 @@ def main() -> None:
             ("regex, 2 MiB body", "regex_found", (pattern, large)),
             ("table_facts", "table_facts", (str(db), "user")),
             ("query", "query", (str(db), "SELECT count(*) FROM user", ())),
+            ("set_cookies", "set_cookies", (["session=eyJhIjoxfQ.abc; HttpOnly; Path=/"],)),
         ]
         started = time.perf_counter()
         ev = Evaluator()

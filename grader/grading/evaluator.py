@@ -111,6 +111,11 @@ class Evaluator:
         finally:
             self._lock.release()
 
+    def start(self) -> None:
+        """Start the child now (it imports while the caller does other work); else lazily."""
+        with self._lock:
+            self._ensure()
+
     def close(self) -> None:
         with self._lock:
             if self._child is not None:

@@ -83,6 +83,8 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
     """
     started = time.monotonic()
     deadline = started + exercise.limits.time
+    evaluator = evaluator or shared()
+    evaluator.start()  # its ~50 ms start-up overlaps the sandbox's
     # pytest takes ~0.1 s to import: do it while the engine starts the sandbox.
     preload = threading.Thread(target=importlib.import_module,
                                args=("grader.grading.pytest_plugin",), daemon=True)
@@ -105,7 +107,7 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
                     context = GradingContext(exercise, SandboxTarget(box, work), deadline,
-                                             evaluator=evaluator or shared())
+                                             evaluator=evaluator)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
                                     else not_run(c, "error", "not run")
