@@ -203,8 +203,9 @@ HOSTILE_EXERCISES = HOSTILE / "exercises"  # specs only hostile cases use, named
 
 def _timeouts_name_the_regex(result: GradeResult, tmp_path: Path) -> None:
     late = [c for c in result.checks if c.status == "timeout"]
-    assert late and all(c.message.startswith("matching /") and "took longer than the check's"
-                        in c.message for c in late), [c.message for c in late]
+    assert late and all(c.message.startswith("matching the spec's regular expression") and
+                        "took longer than the check's" in c.message for c in late), \
+        [c.message for c in late]
 
 
 def _cut_at_the_grading_deadline(result: GradeResult, tmp_path: Path) -> None:

@@ -746,7 +746,7 @@ def test_a_backtracking_regex_times_out_the_check(tmp_path: Path, target: FakeTa
     out = run(parse_check(tmp_path, check), target)
     assert time.monotonic() - started < 5
     assert out.status == "timeout"
-    assert out.message == ("matching /(?i)<form[^>]*method=[\"']?post/ against the response "
+    assert out.message == ("matching the spec's regular expression against the response "
                            "(500000 characters) took longer than the check's 1.0 s, so the "
                            "check stopped there")
 
