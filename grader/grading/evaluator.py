@@ -123,7 +123,10 @@ class Evaluator:
                 self._child = None
 
     def _ensure(self) -> _Child:
-        if self._child is None or self._child.proc.poll() is not None:
+        if self._child is not None and self._child.proc.poll() is not None:
+            self._child.kill()  # dead already: reap it and close its pipes
+            self._child = None
+        if self._child is None:
             self._child = _Child()
         return self._child
 
