@@ -23,6 +23,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 import grader
 from grader.grading.compare import Assertion
+from grader.grading.run import HOST_MARGIN
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
 from grader.grading.status import Status
 from grader.reports.html import render_html, write_report
@@ -231,6 +232,51 @@ def _corruption_named(result: GradeResult, tmp_path: Path) -> None:
 def _surrogates_replaced(result: GradeResult, tmp_path: Path) -> None:
     _writes_small_clean_reports(result, tmp_path)
     assert result.problem is not None and "\ufffd" in result.problem.message
+# issue 9, the host's work is bounded: checks for those cases.
+
+HOSTILE_EXERCISES = HOSTILE / "exercises"  # specs only hostile cases use, named by folder
+
+
+def _timeouts_name_the_regex(result: GradeResult, tmp_path: Path) -> None:
+    late = [c for c in result.checks if c.status == "timeout"]
+    assert late and all(c.message.startswith("matching the spec's regular expression") and
+                        "took longer than the check's" in c.message for c in late), \
+        [c.message for c in late]
+
+
+def _cut_at_the_grading_deadline(result: GradeResult, tmp_path: Path) -> None:
+    _timeouts_name_the_regex(result, tmp_path)
+    # 12 s for everything: two checks take 5 s each, the last one gets what is left
+    assert result.timings.total < 12 + HOST_MARGIN
+    assert sum(c.duration for c in result.checks) < 12
+
+
+def _timeouts_name_the_database(result: GradeResult, tmp_path: Path) -> None:
+    late = {c.name: c.message for c in result.checks if c.status == "timeout"}
+    assert set(late) == {"the database accepts a user",
+                         "the database rejects a duplicate username"}
+    assert all(m.startswith("working on the app's database (a CHECK constraint")
+               for m in late.values()), late
+
+
+def _refused_as_too_big(result: GradeResult, tmp_path: Path) -> None:
+    accepts = next(c for c in result.checks if c.name == "the database accepts a user")
+    assert accepts.assertions[-1].actual == "rejected: string or blob too big"
+
+
+def _json_check_failed_honestly(result: GradeResult, tmp_path: Path) -> None:
+    first = result.checks[0]
+    assert (first.status, first.message.startswith("JSON body")) == ("failed", True), \
+        first.message[:300]
+
+
+def _report_stays_small_and_quick(result: GradeResult, tmp_path: Path) -> None:
+    body = next(a for c in result.checks for a in c.assertions if a.label == "body")
+    assert body.actual is not None and len(body.actual) <= 2 << 20  # the client's cap
+    started = time.monotonic()
+    html = render_html(result)
+    assert time.monotonic() - started < 3.0  # the line diff sees clipped text only
+    assert html.count('class="add"') + html.count('class="del"') < 4100
 
 
 @dataclass(frozen=True)
@@ -364,6 +410,43 @@ CASES: dict[str, Case] = {
     # right bodies under status 299/999 and odd header bytes: only the 404 check scores
     "weird_status": Case("ex02", "ex02_weird_status.py", 1, "failed", QUICK,
                          verify=_writes_small_clean_reports),
+    # -- issue 9: the host's work is bounded --
+    # ex04 for real: 500 KB of "<form" make its first regex backtrack for minutes; the match
+    # stops at the check's 5 s (timeout), the other regexes fail fast; the two "no greeting"
+    # checks pass, and the greeting flow earns its first step's 200 (1 of 3): 3 of 10
+    "forms_ex04": Case("ex04", "ex04_forms_body.py", 3, "timeout", 5 + MARGIN,
+                       verify=_timeouts_name_the_regex),
+    # three backtracking regex checks, 5 s each, and 12 s for the whole grading: the host's
+    # matching is cut at each check's limit and the last at the deadline; the 404 scores
+    "regex_deadline": Case(str(HOSTILE_EXERCISES / "regex-deadline"), "ex04_forms_body.py", 1,
+                           "timeout", 12 + HOST_MARGIN, verify=_cut_at_the_grading_deadline),
+    # a step extracts a token with a regex that backtracks: cut at 5 s, the step after it
+    # counts as failed; the 404 scores
+    "regex_extract": Case(str(HOSTILE_EXERCISES / "form-token"), "ex04_forms_body.py", 1,
+                          "timeout", 5 + MARGIN, verify=_timeouts_name_the_regex),
+    # a CHECK constraint whose one instr() call is quadratic (minutes): each insert is cut
+    # at 5 s; schema facts and NOT NULL (checked first) are earned: 11 - 1 - 2
+    "quadratic_check": Case("ex03", "ex03_quadratic_check.py", 8, "timeout", 2 * 5 + MARGIN,
+                            verify=_timeouts_name_the_database),
+    # a CHECK that builds a 2 GB string: SQLite's length limit refuses the row instead of
+    # the host allocating it: "accepts" and "duplicate" fail, NOT NULL passes: 11 - 1 - 2
+    "huge_check_string": Case("ex03", "ex03_huge_check_string.py", 8, "failed", QUICK,
+                              verify=_refused_as_too_big),
+    # an endless recursive CTE in a trigger and in a view: triggers are dropped before the
+    # host inserts and views are never read: full marks, quickly
+    "endless_cte": Case("ex03", "ex03_endless_cte.py", 11, "passed", QUICK),
+    # 5 MB of one-character lines after the right first line: cut at 2 MiB, the exact body
+    # fails, and the report's diff stays small: 2/5
+    "huge_body": Case("ex01", "ex01_huge_body.py", 2, "failed", QUICK,
+                      verify=_report_stays_small_and_quick),
+    # JSON nested 1,000,000 deep for a JSON expectation: parsed quickly, fails honestly; the
+    # 404 scores
+    # the right answer with twenty 60 KB cookies that Python's parser takes 10 s each to
+    # read: dropped unread, as a browser drops cookies over 4 KiB: full marks, quickly
+    "slow_cookies": Case("ex01", "ex01_slow_cookies.py", 5, "passed", QUICK),
+    "json_deep": Case(str(HOSTILE_EXERCISES / "json-deep"), "json_deep.py", 1, "failed", QUICK,
+                      verify=_json_check_failed_honestly, bug_at="verify",
+                      bug="RecursionError in the JSON comparison (issue 9, part 3)"),
 }
 
 

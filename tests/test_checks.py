@@ -48,6 +48,15 @@ def make_app(release: threading.Event) -> flask.Flask:
             return "bad token", 400
         return f"Hello, {flask.request.form['name']}!"
 
+    @app.get("/nap")
+    def nap() -> str:
+        time.sleep(0.4)
+        return "rested"
+
+    @app.get("/forms")
+    def forms() -> str:
+        return "<form" * 100_000  # 500 KB that makes ex04's regex backtrack for minutes
+
     @app.get("/api/user")
     def user() -> Any:
         return {"user": {"name": "ada", "tags": ["x", "y"]}}, 200, {"X-Token": "tok-1"}
@@ -703,3 +712,131 @@ def test_an_app_that_is_gone_fails_the_check(tmp_path: Path) -> None:
     out = run(check, FakeTarget(str(tmp_path / "gone.sock"), tmp_path))
     assert out.status == "failed"
     assert out.message.startswith("the app stopped answering (did it crash?)")
+
+
+# -- the host's own work is bounded ----------------------------------------------------------
+# A check's work on the app's data runs in the evaluator and stops at the check's deadline:
+# the outcome is a timeout naming the work, for that submission, never a grader error.
+
+BACKTRACKING = """'(?i)<form[^>]*method=["'']?post'"""
+QUADRATIC_CHECK = "instr(hex(zeroblob(4000000)), hex(zeroblob(2000000)) || '1') = 0"
+
+
+@pytest.mark.parametrize("check", [
+    # the spec's regex expectation
+    f"""\
+    - name: r
+      timeout: 1
+      request: {{path: /forms}}
+      expect: {{status: 200, regex: {BACKTRACKING}}}
+    """,
+    # a regex extract in a step
+    f"""\
+    - name: r
+      timeout: 1
+      steps:
+        - request: {{path: /forms}}
+          extract: {{token: {{regex: {BACKTRACKING}}}}}
+        - request: {{path: "/?t=${{token}}"}}
+    """,
+])
+def test_a_backtracking_regex_times_out_the_check(tmp_path: Path, target: FakeTarget,
+                                                  check: str) -> None:
+    started = time.monotonic()
+    out = run(parse_check(tmp_path, check), target)
+    assert time.monotonic() - started < 5
+    assert out.status == "timeout"
+    assert out.message == ("matching the spec's regular expression against the response "
+                           "(500000 characters) took longer than the check's 1.0 s, so the "
+                           "check stopped there")
+
+
+def test_the_submissions_deadline_cuts_a_regex_too(tmp_path: Path, target: FakeTarget) -> None:
+    check = parse_check(tmp_path, f"""\
+        - name: r
+          timeout: 30
+          request: {{path: /forms}}
+          expect: {{regex: {BACKTRACKING}}}
+        """)
+    started = time.monotonic()
+    out = run(check, target, budget=1.0)  # 1 s left of the grading's limits.time
+    assert time.monotonic() - started < 5
+    assert out.status == "timeout"
+
+
+def quadratic_db(tmp_path: Path) -> Path:
+    path = tmp_path / "quadratic.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(f"CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(80) "
+                       f"NOT NULL UNIQUE CHECK ({QUADRATIC_CHECK}));")
+    conn.close()
+    return path
+
+
+def test_a_quadratic_check_constraint_times_out_the_check(tmp_path: Path) -> None:
+    database = quadratic_db(tmp_path)
+    target = FakeTarget("unused", tmp_path, database=database)
+    check = parse_check(tmp_path, """\
+        - name: db
+          timeout: 1
+          database: {table: user, insert: [{username: a}], expect: ok}
+        """)
+    started = time.monotonic()
+    out = run(check, target)
+    assert time.monotonic() - started < 5
+    assert (out.status, out.message) == (
+        "timeout", "working on the app's database (a CHECK constraint, default or index "
+                   "expression that computes for long?) took longer than the check's 1.0 s, "
+                   "so the check stopped there")
+    # the columns are facts about the schema: reading them runs no CHECK
+    columns = run(parse_check(tmp_path, """\
+        - name: m
+          model: {name: User, columns: {username: {type: string, length: 80}}}
+        """), FakeTarget("unused", tmp_path, {"models": GOOD_MODELS}, database=database))
+    assert columns.status == "passed", columns.message
+
+
+def test_the_database_fixture_runs_in_the_evaluator(tmp_path: Path, db: Path) -> None:
+    out = run(code_check(tmp_path, """\
+        import sqlite3
+        import pytest
+
+        def test_rows(database):
+            database.execute("INSERT INTO user (username) VALUES (?)", ("ada",))
+            rows = database.execute("SELECT username FROM user WHERE id = :id", {"id": 1})
+            assert rows.fetchone() == ("ada",) and rows.fetchone() is None
+            assert [n for (n,) in database.execute("SELECT name FROM sqlite_master "
+                                                   "WHERE type = 'table'")] == ["user", "item"]
+
+        def test_errors_are_sqlites(database):
+            with pytest.raises(sqlite3.IntegrityError):
+                database.execute("INSERT INTO item (qty) VALUES (0)")
+            with pytest.raises(sqlite3.OperationalError, match="no such table"):
+                database.execute("SELECT * FROM nope")
+        """), FakeTarget("unused", tmp_path, database=db))
+    assert out.status == "passed", out.message
+
+
+def test_a_query_through_the_fixture_times_out_the_check(tmp_path: Path) -> None:
+    check = parse_check(tmp_path, """\
+        - name: code
+          timeout: 1
+          pytest: |
+            def test_insert(database):
+                database.execute("INSERT INTO user (username) VALUES ('a')")
+        """)
+    started = time.monotonic()
+    out = run(check, FakeTarget("unused", tmp_path, database=quadratic_db(tmp_path)))
+    assert time.monotonic() - started < 5
+    assert out.status == "timeout"
+    assert out.message.startswith("a query on the app's database took longer than")
+
+
+def test_the_steps_of_a_check_share_its_time(tmp_path: Path, target: FakeTarget) -> None:
+    """Four answers of 0.4 s each do not fit in 1 s: each request waits only what is left."""
+    steps = "".join("\n    - request: {path: /nap}" for _ in range(4))
+    check = parse_check(tmp_path, f"- name: naps\n  timeout: 1\n  steps:{steps}\n")
+    started = time.monotonic()
+    out = run(check, target)
+    assert out.status == "timeout"
+    assert time.monotonic() - started < 3

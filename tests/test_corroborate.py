@@ -11,6 +11,7 @@ import pytest
 from grader.grading.checks import DatabaseUnusable
 from grader.grading.corroborate import UNVERIFIED, corroborated_copy
 from grader.grading.declared import DeclaredSchema, read_schema
+from grader.grading.evaluator import shared
 
 HONEST = ("class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
           "    username = db.Column(db.String(80), unique=True, nullable=False)\n")
@@ -32,7 +33,7 @@ def copy_of(tmp_path: Path, source: str, ddl: str = CLAIMED, *, migrations: bool
     conn.close()
     dest = tmp_path / "kept.sqlite"
     notes = corroborated_copy(claimed, dest, schema, migrations_only=migrations,
-                              deadline=time.monotonic() + 10)
+                              evaluator=shared(), deadline=time.monotonic() + 10)
     return sqlite3.connect(dest), notes
 
 
@@ -86,4 +87,5 @@ def test_a_file_that_is_not_a_database_fails_honestly(tmp_path: Path) -> None:
     claimed.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     with pytest.raises(DatabaseUnusable, match="not usable"):
         corroborated_copy(claimed, tmp_path / "kept.sqlite", DeclaredSchema(),
-                          migrations_only=False, deadline=time.monotonic() + 10)
+                          migrations_only=False, evaluator=shared(),
+                          deadline=time.monotonic() + 10)

@@ -335,3 +335,40 @@ def test_an_app_that_breaks_the_protocol_is_unreachable(
 def test_response_json() -> None:
     r = Response(200, (), json.dumps({"a": 1}).encode(), 0.0)
     assert r.json() == {"a": 1}
+
+
+# SimpleCookie is quadratic in a quoted value of backslashes: 0.1 s for one of 5 KiB, the
+# most a browser keeps; 90 of them take longer than the test's 1 s
+SLOW_COOKIE = b'Set-Cookie: a="' + b"\\" * 5000 + b'"\r\n'
+HUGE_COOKIE = b'Set-Cookie: h="' + b"\\" * 60_000 + b'"\r\n'  # 10 s if it were parsed
+
+
+def slow_cookies(conn: socket.socket) -> None:
+    conn.recv(65536)
+    try:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + SLOW_COOKIE * 90 + b"Set-Cookie: b=2\r\n"
+                     b"Content-Length: 2\r\n\r\nok")
+    except OSError:
+        pass  # the client gave up
+
+
+def test_cookies_are_read_by_the_deadline(tmp_path: Path) -> None:
+    with serve_raw(slow_cookies, tmp_path / "cookies.sock") as path:
+        start = time.monotonic()
+        with pytest.raises(httpclient.SlowToRead, match="Set-Cookie headers \\(91\\)"):
+            AppClient(path, 1.0).get("/")
+        assert time.monotonic() - start < 4
+
+
+def test_cookies_set_deleted_and_ignored(tmp_path: Path) -> None:
+    def handler(conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2\r\n"
+                     b"Set-Cookie: b=; Max-Age=0\r\nSet-Cookie: c=\"q\\\"x\"\r\n"
+                     b"Set-Cookie: =broken;;\r\n" + HUGE_COOKIE * 20 +
+                     b"Content-Length: 0\r\n\r\n")
+
+    with serve_raw(handler, tmp_path / "set.sock") as path:
+        client = AppClient(path, 5.0)
+        client.get("/")
+    assert client.cookies == {"a": "1", "c": 'q"x'}

@@ -3,6 +3,10 @@
 The submission is reached only through :class:`Target`: HTTP to the app, the
 agent's typed answers (untrusted; parsed by sandbox/agent_client.py) and a
 copy of the database the app created, which the host opens and exercises itself.
+
+Work on that data whose time the submission controls (regular expressions on
+its bodies, anything SQLite does with its schema) runs in the evaluator
+(evaluator.py) under the check's deadline, through :class:`HostWork`.
 """
 
 from __future__ import annotations
@@ -13,14 +17,22 @@ import re
 import sqlite3
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from grader.common.text import safe_text
+from grader.grading import evaluator as evaluator_module
 from grader.grading.compare import Assertion, check_response, extract, short
-from grader.grading.http_client import AppClient, AppUnreachable, NotSendable, RequestTimeout
+from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
+from grader.grading.http_client import (
+    AppClient,
+    AppUnreachable,
+    NotSendable,
+    RequestTimeout,
+    SlowToRead,
+)
 from grader.grading.status import Status
 from grader.sandbox.agent_client import (
     AgentGone,
@@ -100,8 +112,21 @@ class DatabaseUnusable(_Stop):
         super().__init__("failed", f"the app's database file is not usable: {detail}")
 
 
-def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
-    """Run *check*, never past *deadline* (time.monotonic) or the check's own limit."""
+class DatabaseTooSlow(_Stop):
+    """Reading the app's database took longer than the check may: a timeout, honestly."""
+
+    def __init__(self) -> None:
+        super().__init__("timeout", "reading the app's database took longer than the "
+                                    "check's time (a default or an expression that computes "
+                                    "for long?)")
+
+
+def run_check(check: Check, target: Target, deadline: float,
+              evaluator: Evaluator | None = None) -> CheckOutcome:
+    """Run *check*, never past *deadline* (time.monotonic) or the check's own limit.
+
+    *evaluator* does the host's work on the app's data (default: this process's).
+    """
     start = time.monotonic()
     timeout = min(check.timeout, deadline - start)
     if timeout <= 0:
@@ -109,11 +134,16 @@ def run_check(check: Check, target: Target, deadline: float) -> CheckOutcome:
                             0.0)
     assertions: list[Assertion] = []
     runner = _RUNNERS[type(check.body)]
+    work = HostWork(evaluator or evaluator_module.shared(), start + timeout, timeout)
     try:
-        runner(check.body, target, timeout, assertions)
+        runner(check.body, target, work, assertions)
     except _Stop as stop:
         return CheckOutcome(stop.status, tuple(assertions), stop.message,
                             time.monotonic() - start, finished=stop.accounted)
+    except SlowToRead as e:
+        return CheckOutcome("timeout", tuple(assertions),
+                            f"{e} took longer than the check's {timeout:.1f} s",
+                            time.monotonic() - start, finished=False)
     except (RequestTimeout, AgentTimeout):
         return CheckOutcome("timeout", tuple(assertions),
                             f"no answer within {timeout:.1f} s (an endless loop?)",
@@ -147,11 +177,79 @@ def _describe(a: Assertion) -> str:
     return f"{a.label}: expected {short(a.expected or '', 80)!r}, got {short(a.actual or '', 80)!r}"
 
 
+# -- the host's work on the app's data ------------------------------------------
+
+_DATABASE_ERRORS = frozenset({"Error", "DatabaseError", "OperationalError", "IntegrityError",
+                              "DataError", "InternalError", "ProgrammingError",
+                              "NotSupportedError", "InterfaceError"})
+
+
+@dataclass(frozen=True)
+class HostWork:
+    """One check's work on the app's data, run in the evaluator by the check's deadline.
+
+    A late op ends the check as a timeout whose message names the work, never
+    as a grader error: the submission chose the data that made it slow.
+    """
+
+    evaluator: Evaluator
+    deadline: float  # time.monotonic() at which the check's time is up
+    seconds: float  # the check's time, for messages
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left: each wait of the check (HTTP, agent) gets this, not a fresh limit."""
+        return max(0.0, self.deadline - time.monotonic())
+
+    def client(self, target: Target) -> AppClient:
+        client = target.new_client(self.remaining)
+        client.deadline = self.deadline
+        client.evaluator = self.evaluator
+        return client
+
+    def run(self, what: str, op: str, *args: Any) -> Any:
+        try:
+            return self.evaluator.call(op, *args, deadline=self.deadline)
+        except EvaluatorTimeout as e:
+            raise _Stop("timeout", f"{what} took longer than the check's {self.seconds:.1f} s, "
+                                   "so the check stopped there") from e
+
+    def found(self, pattern: str, text: str) -> bool:
+        return bool(self._regex("regex_found", pattern, text))
+
+    def value(self, pattern: str, text: str) -> str | None:
+        found = self._regex("regex_value", pattern, text)
+        return found if isinstance(found, str) else None
+
+    def _regex(self, op: str, pattern: str, text: str) -> Any:
+        # No pattern in the message: a hidden check's timeout must not show its expectation.
+        what = f"matching the spec's regular expression against the response ({len(text)} " \
+               "characters)"
+        try:
+            return self.run(what, op, pattern, text)
+        except EvaluatorFailed as e:
+            raise _Stop("failed", f"{what} failed: {e.message}") from e
+
+    def database(self, op: str, path: Path, *args: Any) -> Any:
+        """An op of evaluator_ops on the database at *path*; its failures end the check."""
+        try:
+            return self.run("working on the app's database (a CHECK constraint, default or "
+                            "index expression that computes for long?)", op, str(path), *args)
+        except EvaluatorFailed as e:
+            _database_failed(e)
+
+
+def _database_failed(e: EvaluatorFailed) -> NoReturn:
+    if e.kind in _DATABASE_ERRORS:
+        raise _Stop("failed", f"the app's database file is not usable: {e.message}") from e
+    raise _Stop("failed", f"working on the app's database failed: {e.kind}: {e.message}") from e
+
+
 # -- HTTP ----------------------------------------------------------------------
 
 
-def _run_http(body: HttpCheck, target: Target, timeout: float, out: list[Assertion]) -> None:
-    client = target.new_client(timeout)
+def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
+    client = work.client(target)
     variables: dict[str, str] = {}
     many = len(body.steps) > 1
     for number, step in enumerate(body.steps, start=1):
@@ -167,10 +265,10 @@ def _run_http(body: HttpCheck, target: Target, timeout: float, out: list[Asserti
             follow_redirects=req.follow_redirects,
         )
         prefix = f"step {number} ({req.method} {req.path}): " if many else ""
-        for a in check_response(step.expect, resp):
+        for a in check_response(step.expect, resp, work):
             out.append(Assertion(prefix + a.label, a.passed, a.expected, a.actual))
         for spec in step.extracts:
-            value = extract(spec, resp, client.cookies)
+            value = extract(spec, resp, client.cookies, work)
             out.append(Assertion(f"{prefix}find {spec.name} ({spec.source} {spec.pattern})",
                                  value is not None))
             if value is None:
@@ -219,8 +317,8 @@ def _find_model(models: dict[str, ModelClaim], name: str) -> ModelClaim:
     return models[name]
 
 
-def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Assertion]) -> None:
-    model = _find_model(fetch_models(target, timeout), body.model)
+def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
+    model = _find_model(fetch_models(target, work.remaining), body.model)
     out.append(Assertion(f"model {body.model} exists", True))
     if body.table is not None:
         out.append(Assertion("table name", model.table == body.table, body.table,
@@ -228,7 +326,7 @@ def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Asser
     if body.columns:
         # Column facts come from the database the app created, read on this side: the
         # agent's own description is the student's process talking and could be forged.
-        columns = _database_columns(target, model.table, timeout)
+        columns = _database_columns(target, model.table, work)
         for col in body.columns:
             actual = columns.get(col.name)
             if actual is None:
@@ -243,7 +341,8 @@ def _run_model(body: ModelCheck, target: Target, timeout: float, out: list[Asser
                                          _text(want), _text(got)))
     if body.repr is not None:
         try:
-            text = target.agent.repr(body.model, dict(body.repr.fields), timeout=timeout)
+            text = target.agent.repr(body.model, dict(body.repr.fields),
+                                     timeout=work.remaining)
         except AgentRefused as e:
             out.append(Assertion(f"repr({body.model}(...))", False, body.repr.equals,
                                  e.failure.short()))
@@ -275,30 +374,22 @@ def sqlite_type(declared: str) -> tuple[str, int | None]:
     return text.lower() or "none", length
 
 
-def _database_columns(target: Target, table: str, timeout: float) -> dict[str, dict[str, Any]]:
-    conn = open_untrusted_sqlite(target.database_copy(timeout), time.monotonic() + timeout)
-    try:
-        info = conn.execute(f"PRAGMA table_info({ident(table)})").fetchall()
-        if not info:
-            raise _Stop("failed", f"table {table!r} is not in the app's database; were the "
-                                  "tables created (setup: create_tables)?")
-        unique: set[str] = set()
-        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({ident(table)})"):
-            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
-            if is_unique and len(cols) == 1:
-                unique.add(cols[0])
-        pks = [row[1] for row in info if row[5]]
-        columns = {}
-        for _, name, declared, notnull, _default, pk in info:
-            kind, length = sqlite_type(declared or "")
-            columns[name] = {"type": kind, "length": length, "primary_key": bool(pk),
-                             "unique": name in unique or (bool(pk) and len(pks) == 1),
-                             "nullable": not notnull and not (pk and kind == "integer")}
-        return columns
-    except sqlite3.DatabaseError as e:
-        raise DatabaseUnusable(str(e)) from e
-    finally:
-        conn.close()
+def _database_columns(target: Target, table: str, work: HostWork
+                      ) -> dict[str, dict[str, Any]]:
+    facts = work.database("table_facts", target.database_copy(work.remaining), table)
+    if facts is None:
+        raise _Stop("failed", f"table {table!r} is not in the app's database; were the "
+                              "tables created (setup: create_tables)?")
+    info, unique_columns = facts
+    unique = set(unique_columns)
+    pks = [row[1] for row in info if row[5]]
+    columns = {}
+    for _, name, declared, notnull, _default, pk in info:
+        kind, length = sqlite_type(declared or "")
+        columns[name] = {"type": kind, "length": length, "primary_key": bool(pk),
+                         "unique": name in unique or (bool(pk) and len(pks) == 1),
+                         "nullable": not notnull and not (pk and kind == "integer")}
+    return columns
 
 
 def _text(value: Any) -> str:
@@ -308,75 +399,28 @@ def _text(value: Any) -> str:
 # -- database behaviour -------------------------------------------------------
 
 
-def _run_database(body: DatabaseCheck, target: Target, timeout: float,
+def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
                   out: list[Assertion]) -> None:
     table = body.table
     if table is None:
         assert body.model is not None
-        table = _find_model(fetch_models(target, timeout), body.model).table
-    path = target.database_copy(timeout)
-    conn = open_untrusted_sqlite(path, time.monotonic() + timeout)
-    try:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                            (table,)).fetchone():
-            raise _Stop("failed", f"the database has no table {table!r}; "
-                                  "does the model define it?")
-        *setup, last = body.rows
-        for number, row in enumerate(setup, start=1):
-            outcome, detail = _insert(conn, table, row)
-            if outcome != "ok":
-                out.append(Assertion(f"insert row {number}", False, "accepted", detail))
-                raise _Stop("failed", f"row {number} {dict(row)} was rejected: {detail}")
-        outcome, detail = _insert(conn, table, last)
-        ok = outcome == body.expect or (body.expect == "rejected" and outcome != "ok")
-        out.append(Assertion(f"inserting {dict(last)}", ok, body.expect,
-                             f"{outcome}: {detail}" if detail else outcome))
-    finally:
-        conn.close()
-
-
-def open_untrusted_sqlite(path: Path, deadline: float) -> sqlite3.Connection:
-    """Open a database the student's code produced, with its code paths disarmed."""
-    try:
-        conn = sqlite3.connect(str(path), isolation_level=None)
-    except sqlite3.DatabaseError as e:
-        raise _Stop("failed", f"the app's database file is not usable: {e}") from e
-    try:
-        conn.execute("PRAGMA trusted_schema = OFF")
-        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
-        # Triggers are code; the check is about declared constraints only.
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"
-                                    ).fetchall():
-            conn.execute(f"DROP TRIGGER {ident(name)}")
-    except sqlite3.DatabaseError as e:
-        conn.close()
-        raise DatabaseUnusable(str(e)) from e
-    return conn
-
-
-def _insert(conn: sqlite3.Connection, table: str, row: tuple[tuple[str, Any], ...]
-            ) -> tuple[str, str]:
-    cols = ", ".join(ident(k) for k, _ in row)
-    marks = ", ".join("?" for _ in row)
-    try:
-        conn.execute(f"INSERT INTO {ident(table)} ({cols}) VALUES ({marks})",
-                     [v for _, v in row])
-    except sqlite3.IntegrityError as e:
-        msg = str(e)
-        if msg.startswith("UNIQUE constraint failed"):
-            return "unique_violation", msg
-        if msg.startswith("NOT NULL constraint failed"):
-            return "not_null_violation", msg
-        return "rejected", msg
-    except sqlite3.OperationalError as e:
-        if "interrupted" in str(e):
-            raise AgentTimeout("database check") from e
-        return "rejected", str(e)
-    return "ok", ""
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+        table = _find_model(fetch_models(target, work.remaining), body.model).table
+    path = target.database_copy(work.remaining)
+    rows = [list(row) for row in body.rows]
+    outcomes = work.database("insert_rows", path, table, rows)
+    if outcomes is None:
+        raise _Stop("failed", f"the database has no table {table!r}; "
+                              "does the model define it?")
+    number = len(outcomes)  # rows tried: the evaluator stops at the first refused one
+    outcome, detail = outcomes[-1]
+    if number < len(rows):  # a setup row was refused, so the row under test never ran
+        out.append(Assertion(f"insert row {number}", False, "accepted", detail))
+        raise _Stop("failed", f"row {number} {dict(body.rows[number - 1])} was rejected: "
+                              f"{detail}")
+    last = body.rows[-1]
+    ok = outcome == body.expect or (body.expect == "rejected" and outcome != "ok")
+    out.append(Assertion(f"inserting {dict(last)}", ok, body.expect,
+                         f"{outcome}: {detail}" if detail else outcome))
 
 
 # -- instructor code ------------------------------------------------------------
@@ -385,29 +429,78 @@ def ident(name: str) -> str:
 class AppInspector:
     """What instructor code may ask the app, as plain data."""
 
-    def __init__(self, target: Target, timeout: float) -> None:
+    def __init__(self, target: Target, work: HostWork) -> None:
         self._target = target
-        self._timeout = timeout
+        self._work = work
 
     def models(self) -> dict[str, dict[str, Any]]:
         return {name: claim.as_dict()
-                for name, claim in fetch_models(self._target, self._timeout).items()}
+                for name, claim in fetch_models(self._target, self._work.remaining).items()}
 
     def repr(self, model: str, **fields: Any) -> str | None:
         try:
-            return self._target.agent.repr(model, fields, timeout=self._timeout)
+            return self._target.agent.repr(model, fields, timeout=self._work.remaining)
         except AgentRefused:
             return None
 
 
-def _run_code(body: CodeCheck, target: Target, timeout: float, out: list[Assertion]) -> None:
+class Rows:
+    """The rows one statement returned, read like a sqlite3 cursor."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+        self._next = 0
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rest = self._rows[self._next:]
+        self._next = len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+
+class Database:
+    """The app's database for instructor code (the ``database`` fixture).
+
+    Each statement runs in the evaluator on this check's copy, disarmed and in
+    autocommit, so one CHECK constraint cannot hold the grader; a statement
+    SQLite refuses raises the sqlite3 exception of the same name.
+    """
+
+    def __init__(self, work: HostWork, path: Path) -> None:
+        self._work = work
+        self._path = path
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Rows:
+        args = dict(params) if isinstance(params, Mapping) else tuple(params)
+        try:
+            return Rows(self._work.run("a query on the app's database", "query",
+                                       str(self._path), sql, args))
+        except EvaluatorFailed as e:
+            error = getattr(sqlite3, e.kind, None) if e.kind in _DATABASE_ERRORS else None
+            if isinstance(error, type) and issubclass(error, sqlite3.Error):
+                raise error(e.message) from e
+            _database_failed(e)
+
+    def close(self) -> None:
+        """Nothing stays open between statements; kept for code written for sqlite3."""
+
+
+def _run_code(body: CodeCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
     namespace: dict[str, Any] = {"__name__": "grade_check"}
     exec(compile(body.source, "<check code>", "exec"), namespace)  # noqa: S102 - instructor's
     fixtures: dict[str, Callable[[], Any]] = {
-        "client": lambda: target.new_client(timeout),
-        "app": lambda: AppInspector(target, timeout),
-        "database": lambda: open_untrusted_sqlite(target.database_copy(timeout),
-                                                  time.monotonic() + timeout),
+        "client": lambda: work.client(target),
+        "app": lambda: AppInspector(target, work),
+        "database": lambda: Database(work, target.database_copy(work.remaining)),
     }
     for name, fn in namespace.items():
         if not (name.startswith("test_") and callable(fn)):
@@ -434,7 +527,7 @@ def _assert_line(e: BaseException) -> str:
     return f"assertion failed at line {frames[-1].lineno} of the check" if frames else "failed"
 
 
-_RUNNERS: dict[type, Callable[[Any, Target, float, list[Assertion]], None]] = {
+_RUNNERS: dict[type, Callable[[Any, Target, HostWork, list[Assertion]], None]] = {
     HttpCheck: _run_http,
     ModelCheck: _run_model,
     DatabaseCheck: _run_database,

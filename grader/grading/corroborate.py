@@ -2,24 +2,28 @@
 
 The database file reaches the host through the agent, which runs in the
 student's interpreter: the student can replace the agent's handlers and send
-a hand-made file. So the copy the checks read is rebuilt on the host from the
-claimed file, keeping a fact only where the staged source declares it too
+a hand-made file. So the copy the checks read is rebuilt from the claimed
+file, keeping a fact only where the staged source declares it too
 (declared.py): a table that no model or migration declares is left out; a
 column keeps NOT NULL, UNIQUE and PRIMARY KEY only where both the file and
 the source say so, and its type only where both agree. Rows are copied as
 they are. A check can therefore never score a constraint that exists only in
 the claimed file.
+
+The host decides the plan here, in plain Python; SQLite itself only ever runs
+on the claimed file in the evaluator (evaluator_ops.py), under a deadline.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from grader.grading.checks import DatabaseUnusable, ident, open_untrusted_sqlite, sqlite_type
-from grader.grading.declared import DeclaredColumn, DeclaredSchema, DeclaredTable
+from grader.grading.checks import DatabaseTooSlow, DatabaseUnusable, sqlite_type
+from grader.grading.declared import DeclaredColumn, DeclaredSchema
+from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
+from grader.grading.evaluator_ops import ident
 
 UNVERIFIED = "UNVERIFIED"  # the type a column gets when its declared type is not confirmed
 ALEMBIC = "alembic_version"
@@ -36,82 +40,47 @@ class _Column:
 
 
 def corroborated_copy(claimed: Path, dest: Path, schema: DeclaredSchema, *,
-                      migrations_only: bool, deadline: float) -> tuple[str, ...]:
+                      migrations_only: bool, evaluator: Evaluator,
+                      deadline: float) -> tuple[str, ...]:
     """Rebuild *claimed* into the new file *dest*; return notes on what was left out.
 
     *migrations_only*: the tables must come from migration scripts (``setup:
     {migrate: true}``), not from model classes created some other way.
     """
-    source = open_untrusted_sqlite(claimed, deadline)
-    out = sqlite3.connect(str(dest), isolation_level=None)
-    out.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
-    notes: list[str] = []
-    try:
-        tables = [name for (name,) in source.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name")]
-        out.execute("BEGIN")
-        for name in tables:
-            if name == ALEMBIC:
-                _copy_alembic(source, out, schema)
-                continue
-            declared = schema.table(name, migrations_only=migrations_only)
-            if declared is None:
-                where = "migration in migrations/versions/" if migrations_only else \
-                    "model class or migration"
-                notes.append(f"table {name!r} is left out: no {where} of the submission "
-                             "declares it")
-                continue
-            _copy_table(source, out, name, declared)
-        out.execute("COMMIT")
-    except sqlite3.OperationalError as e:
-        if "interrupted" in str(e):
-            raise DatabaseUnusable("reading it took longer than the check's time limit") from e
-        raise DatabaseUnusable(str(e)[:300]) from e
-    except sqlite3.DatabaseError as e:  # corrupt pages, not a database, ...
-        raise DatabaseUnusable(str(e)[:300]) from e
-    finally:
-        source.close()
-        out.close()
+    facts = _evaluate(evaluator, deadline, "claimed_schema", str(claimed))
+    notes = []
+    plan = []
+    versions: list[str] | None = None
+    for name, (info, unique) in facts.items():
+        if name == ALEMBIC:
+            versions = sorted(schema.revisions)
+            continue
+        declared = schema.table(name, migrations_only=migrations_only)
+        if declared is None:
+            where = ("migration in migrations/versions/" if migrations_only
+                     else "model class or migration")
+            notes.append(f"table {name!r} is left out: no {where} of the submission "
+                         "declares it")
+            continue
+        columns = [_corroborate(c, declared.columns.get(c.name))
+                   for c in _claimed_columns(info, set(unique))]
+        plan.append((name, _create(name, columns), [c.name for c in columns]))
+    _evaluate(evaluator, deadline, "rebuild", str(claimed), str(dest), plan, versions)
     return tuple(notes)
 
 
-def _copy_table(source: sqlite3.Connection, out: sqlite3.Connection, name: str,
-                declared: DeclaredTable) -> None:
-    columns = _claimed_columns(source, name)
-    kept = [_corroborate(c, declared.columns.get(c.name)) for c in columns]
-    pks = [c.name for c in kept if c.primary_key]
-    defs = []
-    for c in kept:
-        parts = [ident(c.name), c.declared_type]
-        if c.primary_key and len(pks) == 1:
-            parts.append("PRIMARY KEY")  # INTEGER PRIMARY KEY stays the rowid alias
-        if c.notnull:
-            parts.append("NOT NULL")
-        if c.unique and not (c.primary_key and len(pks) == 1):
-            parts.append("UNIQUE")
-        if c.default is not None:
-            parts.append(f"DEFAULT {c.default}")
-        defs.append(" ".join(parts))
-    if len(pks) > 1:
-        defs.append(f"PRIMARY KEY ({', '.join(ident(p) for p in pks)})")
-    out.execute(f"CREATE TABLE {ident(name)} ({', '.join(defs)})")
-    names = ", ".join(ident(c.name) for c in kept)
-    for row in source.execute(f"SELECT {names} FROM {ident(name)}"):
-        out.execute(f"INSERT INTO {ident(name)} ({names}) VALUES "
-                    f"({', '.join('?' for _ in kept)})", row)
+def _evaluate(evaluator: Evaluator, deadline: float, op: str, *args: Any) -> Any:
+    try:
+        return evaluator.call(op, *args, deadline=deadline)
+    except EvaluatorTimeout as e:
+        raise DatabaseTooSlow() from e
+    except EvaluatorFailed as e:  # corrupt pages, not a database, a string too long, ...
+        raise DatabaseUnusable(e.message[:300]) from e
 
 
-def _claimed_columns(source: sqlite3.Connection, table: str) -> list[_Column]:
-    info = source.execute(f"PRAGMA table_info({ident(table)})").fetchall()
-    unique: set[str] = set()
-    for row in source.execute(f"PRAGMA index_list({ident(table)})").fetchall():
-        index, is_unique = row[1], row[2]
-        partial = row[4] if len(row) > 4 else 0
-        cols = [r[2] for r in source.execute(f"PRAGMA index_info({ident(index)})")]
-        if is_unique and not partial and len(cols) == 1:
-            unique.add(cols[0])  # a partial index is not a uniqueness of the column
-    return [_Column(name, declared or "", bool(notnull), default, bool(pk), name in unique)
+def _claimed_columns(info: list[tuple[Any, ...]], unique: set[str]) -> list[_Column]:
+    return [_Column(str(name), str(declared or ""), bool(notnull),
+                    default if isinstance(default, str) else None, bool(pk), name in unique)
             for _, name, declared, notnull, default, pk in info]
 
 
@@ -133,15 +102,29 @@ def _corroborate(claimed: _Column, declared: DeclaredColumn | None) -> _Column:
     )
 
 
-def _copy_alembic(source: sqlite3.Connection, out: sqlite3.Connection,
-                  schema: DeclaredSchema) -> None:
-    """Alembic's own table: only revisions that a staged migration script declares."""
-    out.execute(f"CREATE TABLE {ALEMBIC} (version_num VARCHAR(32) NOT NULL, "
-                f"CONSTRAINT {ALEMBIC}_pkc PRIMARY KEY (version_num))")
-    try:
-        rows = source.execute(f"SELECT version_num FROM {ALEMBIC}").fetchall()
-    except sqlite3.DatabaseError:
-        return
-    for (version,) in rows:
-        if isinstance(version, str) and version in schema.revisions:
-            out.execute(f"INSERT INTO {ALEMBIC} (version_num) VALUES (?)", (version,))
+def _create(table: str, columns: list[_Column]) -> str:
+    """The CREATE TABLE statement of the corroborated table."""
+    pks = [c.name for c in columns if c.primary_key]
+    defs = []
+    for c in columns:
+        parts = [ident(c.name), _type_name(c.declared_type)]
+        if c.primary_key and len(pks) == 1:
+            parts.append("PRIMARY KEY")  # INTEGER PRIMARY KEY stays the rowid alias
+        if c.notnull:
+            parts.append("NOT NULL")
+        if c.unique and not (c.primary_key and len(pks) == 1):
+            parts.append("UNIQUE")
+        if c.default is not None:
+            parts.append(f"DEFAULT ({c.default})")
+        defs.append(" ".join(parts))
+    if len(pks) > 1:
+        defs.append(f"PRIMARY KEY ({', '.join(ident(p) for p in pks)})")
+    return f"CREATE TABLE {ident(table)} ({', '.join(defs)})"
+
+
+def _type_name(declared: str) -> str:
+    """A declared type as SQLite reads it back; anything odd becomes UNVERIFIED."""
+    text = declared.strip()
+    if all(ch.isalnum() or ch in " (),_" for ch in text):
+        return text or UNVERIFIED
+    return UNVERIFIED

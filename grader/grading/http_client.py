@@ -13,11 +13,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from grader.common import untrusted_json
+from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
 
 MAX_BODY = 2 << 20  # bytes of a response body kept for checking
 # What a browser would not send back in a Cookie header: controls and non-Latin-1.
@@ -26,6 +26,10 @@ _UNSENDABLE = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\xff]")
 
 class RequestTimeout(Exception):
     """The app did not answer within the check's time limit."""
+
+
+class SlowToRead(RequestTimeout):
+    """The answer came, but reading it (its str() says what) ran out of the check's time."""
 
 
 class AppUnreachable(Exception):
@@ -101,13 +105,17 @@ def _cut(sock: socket.socket, expired: threading.Event) -> None:
 class AppClient:
     """One browser-like session: it keeps cookies between requests."""
 
-    def __init__(self, socket_path: str, timeout: float) -> None:
+    def __init__(self, socket_path: str, timeout: float,
+                 evaluator: Evaluator | None = None) -> None:
         self.socket_path = socket_path
         self.timeout = timeout
         self.cookies: dict[str, str] = {}  # name → value, as the app meant it
         # name → value as it came on the wire: what a browser sends back. The decoded
         # value may hold a newline (Werkzeug quotes it as "a\012b"), which no header can.
         self._wire: dict[str, str] = {}
+        # time.monotonic() past which no request waits, however many a check sends
+        self.deadline: float | None = None
+        self.evaluator = evaluator or shared()  # parses the cookies the app sets
 
     def request(
         self,
@@ -124,6 +132,8 @@ class AppClient:
     ) -> Response:
         """Send one request; with follow_redirects, follow up to 5 redirects."""
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
         send_headers = dict(headers or {})
         body: bytes | None = None
         if form is not None:
@@ -204,24 +214,26 @@ class AppClient:
             conn.close()
         if expired.is_set():
             raise RequestTimeout(f"{method} {target}")
-        self._remember_cookies(header_pairs)
+        self._remember_cookies(header_pairs, deadline)
         return Response(status, header_pairs, b"".join(chunks), time.monotonic() - start,
                         truncated)
 
-    def _remember_cookies(self, headers: tuple[tuple[str, str], ...]) -> None:
-        for name, value in headers:
-            if name.lower() != "set-cookie":
-                continue
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value)
-            except CookieError:
-                continue
-            for key, morsel in jar.items():
-                if (morsel["max-age"] == "0" or morsel.value == ""
-                        or _UNSENDABLE.search(key + morsel.coded_value)):
-                    self.cookies.pop(key, None)
-                    self._wire.pop(key, None)
-                else:
-                    self.cookies[key] = morsel.value
-                    self._wire[key] = morsel.coded_value
+    def _remember_cookies(self, headers: tuple[tuple[str, str], ...], deadline: float) -> None:
+        values = [value for name, value in headers if name.lower() == "set-cookie"]
+        if not values:
+            return
+        # Python's cookie parser is quadratic in a quoted value full of backslashes (64 KB:
+        # 10 s per header, before 3.12.6), so it runs in the evaluator, by this deadline.
+        try:
+            parsed = self.evaluator.call("set_cookies", values, deadline=deadline)
+        except EvaluatorTimeout as e:
+            raise SlowToRead(f"reading the app's Set-Cookie headers ({len(values)})") from e
+        except EvaluatorFailed as e:
+            raise AppUnreachable(f"its Set-Cookie headers could not be read: {e}") from e
+        for key, value, coded in parsed:
+            if value is None or coded is None or _UNSENDABLE.search(key + coded):
+                self.cookies.pop(key, None)
+                self._wire.pop(key, None)
+            else:
+                self.cookies[key] = value
+                self._wire[key] = coded

@@ -18,6 +18,7 @@ import pytest
 
 from grader.errors import GraderError
 from grader.grading.checks import CheckOutcome, Target, run_check
+from grader.grading.evaluator import Evaluator, shared
 from grader.spec.exercise import Check, Exercise
 
 
@@ -27,6 +28,7 @@ class GradingContext:
     target: Target
     deadline: float
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
+    evaluator: Evaluator = field(default_factory=shared)  # the host's work on the app's data
 
 
 CONTEXT = pytest.StashKey[GradingContext]()
@@ -84,7 +86,7 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         context = self.config.stash[CONTEXT]
-        outcome = run_check(self.check, context.target, context.deadline)
+        outcome = run_check(self.check, context.target, context.deadline, context.evaluator)
         context.outcomes[self.check.id] = outcome
         if outcome.status != "passed":
             raise CheckFailed(outcome)

@@ -15,6 +15,7 @@ from typing import Any
 from grader.grading.checks import Agent
 from grader.grading.corroborate import corroborated_copy
 from grader.grading.declared import DeclaredSchema, read_schema
+from grader.grading.evaluator import Evaluator, shared
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import (
     CheckResult,
@@ -39,6 +40,11 @@ from grader.sandbox.agent_client import (
 )
 from grader.spec.exercise import Exercise
 
+# Seconds a grading may last past ``limits.time``: after the deadline only the sandbox's
+# removal is left (a killed container's removal takes about 0.5 s on a loaded machine).
+# docs/spec-language.md (limits) and the README's threat model state this number.
+HOST_MARGIN = 5.0
+
 # One set-up step: ask the agent something, within a timeout, before any check runs.
 _Step = Callable[[AgentClient, float], None]
 
@@ -52,7 +58,9 @@ class SandboxTarget:
     (corroborate.py).
     """
 
-    def __init__(self, box: Sandbox, workdir: Path, exercise: Exercise, staged: Staged) -> None:
+    def __init__(self, box: Sandbox, workdir: Path, exercise: Exercise, staged: Staged,
+                 evaluator: Evaluator) -> None:
+        self._evaluator = evaluator
         self._box = box
         self._workdir = workdir
         self._exercise = exercise
@@ -84,7 +92,7 @@ class SandboxTarget:
             kept = self._workdir / "corroborated.sqlite"
             self.database_notes = corroborated_copy(
                 claimed, kept, self.schema, migrations_only=self._exercise.migrate,
-                deadline=deadline)
+                evaluator=self._evaluator, deadline=deadline)
             self._db = kept.read_bytes()
         self._copies += 1
         path = self._workdir / f"db-{self._copies}.sqlite"
@@ -114,14 +122,21 @@ class _CorroboratedAgent:
 
 
 def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
-          *, staged: Staged | None = None) -> GradeResult:
+          *, staged: Staged | None = None, evaluator: Evaluator | None = None) -> GradeResult:
     """Grade the .py file or folder *source* for *exercise* in a fresh sandbox.
 
     *staged*: *source* already staged by the caller (a batch stages once, to
-    key its results), so it is not copied again.
+    key its results), so it is not copied again. *evaluator*: where the host's
+    work on the app's data runs (default: this process's, see evaluator.py).
+
+    ``exercise.limits.time`` counts from here and covers the host's work too:
+    no check starts after it, and each check's work (HTTP, agent, evaluator)
+    stops by it. What may follow is the sandbox's removal (HOST_MARGIN).
     """
     started = time.monotonic()
     deadline = started + exercise.limits.time
+    evaluator = evaluator or shared()
+    evaluator.start()  # its ~50 ms start-up overlaps the sandbox's
     # pytest takes ~0.1 s to import: do it while the engine starts the sandbox.
     preload = threading.Thread(target=importlib.import_module,
                                args=("grader.grading.pytest_plugin",), daemon=True)
@@ -143,8 +158,8 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     preload.join()
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
-                    target = SandboxTarget(box, work, exercise, staged)
-                    context = GradingContext(exercise, target, deadline)
+                    target = SandboxTarget(box, work, exercise, staged, evaluator)
+                    context = GradingContext(exercise, target, deadline, evaluator=evaluator)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
                                     else not_run(c, "error", "not run")

@@ -1,0 +1,321 @@
+"""The evaluator's side: the host's work on untrusted data, run in a child process.
+
+This module is started as a script (``python -I -S evaluator_ops.py``) by
+evaluator.py and must import nothing but the standard library. It reads
+requests ``(op, args)`` from stdin and writes replies to stdout, both as
+length-prefixed pickles; the parent kills it when a reply is late, which is
+the only clock that stops a C call such as a backtracking ``re`` match or an
+SQLite function (neither checks Python signals nor SQLite's progress handler).
+
+Every op is a plain function of plain data and returns plain data (str,
+bytes, numbers, None, tuples, lists, dicts), so the parent can unpickle the
+reply without importing anything.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import re
+import resource
+import sqlite3
+import struct
+import sys
+from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+HEADER = struct.Struct("!Q")  # the length of the pickle that follows
+MEMORY_LIMIT = 768 << 20  # bytes of address space the child may use
+SQLITE_MAX_LENGTH = 32 << 20  # bytes of one string or blob SQLite may build
+
+# -- regular expressions -----------------------------------------------------------------------
+
+
+def regex_found(pattern: str, text: str) -> bool:
+    """Whether *pattern* matches anywhere in *text* (``re.search``)."""
+    return re.search(pattern, text) is not None
+
+
+def regex_value(pattern: str, text: str) -> str | None:
+    """The first match's group 1 (or the whole match without groups); None if none."""
+    m = re.search(pattern, text)
+    if m is None:
+        return None
+    value = m.group(1) if m.groups() else m.group(0)
+    return value if isinstance(value, str) else None  # an optional group that did not take part
+
+
+# -- cookies -----------------------------------------------------------------------------------
+
+
+MAX_SET_COOKIE = 5 << 10  # characters: a 4 KiB cookie and its attributes, as browsers keep
+
+
+def set_cookies(values: list[str]) -> list[tuple[str, str | None, str | None]]:
+    """What a browser keeps of these Set-Cookie values: (name, value, value as sent on
+    the wire), the values None when the cookie is deleted."""
+    kept: list[tuple[str, str | None, str | None]] = []
+    for value in values:
+        if len(value) > MAX_SET_COOKIE:
+            continue  # browsers drop cookies over 4 KiB (RFC 6265, 6.1)
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(value)
+        except CookieError:
+            continue  # a browser ignores a cookie it cannot parse
+        for key, morsel in jar.items():
+            gone = morsel["max-age"] == "0" or morsel.value == ""
+            kept.append((key, None, None) if gone else (key, morsel.value, morsel.coded_value))
+    return kept
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+def _open(path: str) -> sqlite3.Connection:
+    """A database the student's code produced, with its code paths disarmed."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA trusted_schema = OFF")
+    # hex(zeroblob(10**9)) in a CHECK would otherwise build gigabytes in this process
+    # (Python 3.10 has no setlimit: the address-space limit stops it there).
+    setlimit = getattr(conn, "setlimit", None)
+    if setlimit is not None:
+        setlimit(getattr(sqlite3, "SQLITE_LIMIT_LENGTH", 0), SQLITE_MAX_LENGTH)
+    # Triggers are code; the checks are about declared constraints only.
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"
+                                ).fetchall():
+        conn.execute(f"DROP TRIGGER {ident(name)}")
+    return conn
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_facts(path: str, table: str) -> tuple[list[tuple[Any, ...]], list[str]] | None:
+    """``PRAGMA table_info`` rows and single-column unique indexes; None: no such table."""
+    conn = _open(path)
+    try:
+        info = conn.execute(f"PRAGMA table_info({ident(table)})").fetchall()
+        if not info:
+            return None
+        unique = []
+        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({ident(table)})"
+                                                        ).fetchall():
+            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
+            if is_unique and len(cols) == 1:
+                unique.append(cols[0])
+        return info, unique
+    finally:
+        conn.close()
+
+
+def insert_rows(path: str, table: str, rows: list[list[tuple[str, Any]]]
+                ) -> list[tuple[str, str]] | None:
+    """Insert *rows* in order; the outcome of each, up to the first refused one.
+
+    None when the database has no such table.
+    """
+    conn = _open(path)
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                            (table,)).fetchone():
+            return None
+        outcomes = []
+        for row in rows:
+            outcome = _insert(conn, table, row)
+            outcomes.append(outcome)
+            if outcome[0] != "ok":
+                break
+        return outcomes
+    finally:
+        conn.close()
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: list[tuple[str, Any]]
+            ) -> tuple[str, str]:
+    cols = ", ".join(ident(k) for k, _ in row)
+    marks = ", ".join("?" for _ in row)
+    try:
+        conn.execute(f"INSERT INTO {ident(table)} ({cols}) VALUES ({marks})",
+                     [v for _, v in row])
+    except sqlite3.IntegrityError as e:
+        msg = str(e)
+        if msg.startswith("UNIQUE constraint failed"):
+            return "unique_violation", msg
+        if msg.startswith("NOT NULL constraint failed"):
+            return "not_null_violation", msg
+        return "rejected", msg
+    except (sqlite3.OperationalError, sqlite3.DataError) as e:
+        return "rejected", str(e)  # e.g. a CHECK that builds a string over the length limit
+    return "ok", ""
+
+
+def claimed_schema(path: str) -> dict[str, tuple[list[tuple[Any, ...]], list[str]]]:
+    """Every table's ``PRAGMA table_info`` rows and the columns a full (not partial)
+    single-column unique index covers, for the host to corroborate (corroborate.py)."""
+    conn = _open(path)
+    try:
+        names = [n for (n,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name").fetchall()]
+        schema = {}
+        for name in names:
+            info = conn.execute(f"PRAGMA table_info({ident(name)})").fetchall()
+            unique = []
+            for row in conn.execute(f"PRAGMA index_list({ident(name)})").fetchall():
+                index, is_unique, partial = row[1], row[2], row[4] if len(row) > 4 else 0
+                cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
+                if is_unique and not partial and len(cols) == 1:
+                    unique.append(cols[0])
+            schema[name] = (info, unique)
+        return schema
+    finally:
+        conn.close()
+
+
+def rebuild(claimed: str, dest: str, tables: list[tuple[str, str, list[str]]],
+            versions: list[str] | None) -> None:
+    """Write *dest* from the host's plan: each (table, CREATE TABLE statement, columns),
+    with the claimed rows of those columns; Alembic's rows only for *versions*."""
+    source = _open(claimed)
+    out = sqlite3.connect(dest, isolation_level=None)
+    try:
+        out.execute("BEGIN")
+        for table, create, columns in tables:
+            out.execute(create)
+            names = ", ".join(ident(c) for c in columns)
+            insert = (f"INSERT INTO {ident(table)} ({names}) VALUES "
+                      f"({', '.join('?' for _ in columns)})")
+            for row in source.execute(f"SELECT {names} FROM {ident(table)}"):
+                out.execute(insert, row)
+        if versions is not None:
+            out.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+            try:
+                rows = source.execute("SELECT version_num FROM alembic_version").fetchall()
+            except sqlite3.DatabaseError:
+                rows = []
+            for (version,) in rows:
+                if isinstance(version, str) and version in versions:
+                    out.execute("INSERT INTO alembic_version (version_num) VALUES (?)",
+                                (version,))
+        out.execute("COMMIT")
+    finally:
+        source.close()
+        out.close()
+
+
+def query(path: str, sql: str, params: tuple[Any, ...] | dict[str, Any]
+          ) -> list[tuple[Any, ...]]:
+    """Every row of one statement, run on the disarmed database (autocommit)."""
+    conn = _open(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+OPS: dict[str, Callable[..., Any]] = {
+    "regex_found": regex_found,
+    "regex_value": regex_value,
+    "table_facts": table_facts,
+    "insert_rows": insert_rows,
+    "query": query,
+    "claimed_schema": claimed_schema,
+    "rebuild": rebuild,
+    "set_cookies": set_cookies,
+    "ping": lambda: os.getpid(),
+}
+
+# -- the loop ----------------------------------------------------------------------------------
+
+
+class PlainUnpickler(pickle.Unpickler):
+    """Both directions carry plain data only: no class is looked up, so nothing is run."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"the evaluator's pipe carried {module}.{name}; "
+                                     "only plain data is accepted")
+
+
+def plain_loads(data: bytes) -> Any:
+    return PlainUnpickler(io.BytesIO(data)).load()
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    parts = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _answer(op: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    try:
+        return ("ok", OPS[op](*args))
+    except MemoryError:
+        return ("raised", "MemoryError", "needed more memory than the grader allows "
+                                         f"({MEMORY_LIMIT >> 20} MiB)")
+    except RecursionError as e:
+        return ("raised", "RecursionError", str(e))
+    except sqlite3.Error as e:
+        return ("raised", type(e).__name__, str(e))
+    except Exception as e:  # noqa: BLE001 - any failure is the caller's to explain
+        return ("raised", type(e).__name__, str(e))
+
+
+def serve(fd_in: int, fd_out: int) -> None:
+    """Answer requests until the parent closes the pipe."""
+    while (header := _read_exactly(fd_in, HEADER.size)) is not None:
+        body = _read_exactly(fd_in, HEADER.unpack(header)[0])
+        if body is None:
+            return
+        try:
+            op, args = plain_loads(body)  # from the grader; plain data even if it were not
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as e:
+            reply: tuple[Any, ...] = ("raised", "BadRequest", str(e))
+        else:
+            reply = _answer(op, args) if op in OPS else ("raised", "BadRequest", repr(op))
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, RecursionError) as e:
+            data = pickle.dumps(("raised", type(e).__name__, str(e)))
+        _write(fd_out, data)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Let the kernel kill this process when the grader dies (Linux); else poll nothing."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass  # not Linux: the pipe's EOF still ends an idle child
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def main() -> None:
+    _die_with_parent(int(sys.argv[1]))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    # Replies go on fd 1 alone: anything printed by accident goes to stderr instead.
+    fd_out = os.dup(1)
+    os.dup2(2, 1)
+    serve(0, fd_out)
+
+
+if __name__ == "__main__":
+    main()
