@@ -373,6 +373,14 @@ CASES: dict[str, Case] = {
     # the agent's models answer renames class Account to User: no class User exists (0)
     "forged_table": Case("ex03", "ex03_forged_table.py", 0, "failed", QUICK,
                          verify=_forgery_ran("replaced models in 1")),
+    # a forged dump whose column and table names and DEFAULT are SQL aimed at the host's
+    # copy: names are quoted and statements run one at a time; the facts follow the source
+    "forged_names": Case("ex03", "ex03_forged_names.py", 3.4, "failed", QUICK,
+                         verify=_forgery_ran("replaced dump_db in 1")),
+    # a correct model whose dump answer is 24 MB: over the channel's cap, so the database
+    # checks fail, and the next questions (repr) are still answered: 3 of 11
+    "huge_dump": Case("ex03", "ex03_huge_dump.py", 3, "failed", 15 + MARGIN,
+                      verify=_forgery_ran("replaced dump_db in 1")),
     # -- issue 9: no byte sequence crashes the grader; bounded output --
     # an import error whose message holds lone surrogates: shown with U+FFFD
     "surrogate_exception": Case("ex01", "ex01_surrogate_exception.py", 0, "error", QUICK,

@@ -116,6 +116,7 @@ class SocketChannel:
         """A channel over a connected socket (see :meth:`connect`)."""
         self._sock = sock
         self._buffer = b""
+        self._skipping = False
         self._nonce = secrets.token_hex(8)
         self._serial = 0
 
@@ -155,7 +156,17 @@ class SocketChannel:
             raise AgentGone(op) from e
 
     def _line(self, op: str, deadline: float) -> bytes:
-        while b"\n" not in self._buffer:
+        while True:
+            if self._skipping:  # the rest of an oversized line: drop it, then read on
+                end = self._buffer.find(b"\n")
+                if end >= 0:
+                    self._buffer = self._buffer[end + 1:]
+                    self._skipping = False
+                else:
+                    self._buffer = b""
+            if not self._skipping and b"\n" in self._buffer:
+                line, _, self._buffer = self._buffer.partition(b"\n")
+                return line
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AgentTimeout(op)
@@ -164,10 +175,13 @@ class SocketChannel:
             if not chunk:
                 raise AgentGone(op)
             self._buffer += chunk
-            if len(self._buffer) > MAX_CONTROL_REPLY:
+            if not self._skipping and len(self._buffer) > MAX_CONTROL_REPLY \
+                    and b"\n" not in self._buffer:
+                # Too long to be an answer: this call fails, and the next one starts
+                # after the line ends, so one oversized frame spoils only one question.
+                self._buffer = b""
+                self._skipping = True
                 raise AgentGone(f"{op}: the sandbox sent an oversized answer")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
 
     def close(self) -> None:
         self._sock.close()
