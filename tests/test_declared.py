@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from grader.grading.declared import DeclaredColumn, DeclaredSchema, read_schema
+from grader.grading.declared import DeclaredColumn, DeclaredSchema, from_plain, read_schema
+from grader.grading.evaluator import shared
 
 
 def schema_of(tmp_path: Path, files: dict[str, str]) -> DeclaredSchema:
@@ -133,3 +135,17 @@ def test_a_decoy_declaration_gains_nothing(tmp_path: Path) -> None:
     assert user is not None
     assert user.columns["username"] == DeclaredColumn("username", None, None, False, False, True)
     assert schema.model_table("User") is None  # two classes claim the table: neither counts
+
+
+def test_the_evaluator_reads_the_same_schema(tmp_path: Path) -> None:
+    # grade() reads the schema in the evaluator process, under a deadline
+    files = {"app.py": "class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
+                       "    name = db.Column(db.String(80), unique=True)\n"
+                       "    def __repr__(self):\n        return 'u'\n",
+             "migrations/versions/a.py": "revision = 'a1'\ndef upgrade():\n"
+                                         "    op.create_table('t', sa.Column('x', sa.Text()))\n"}
+    here = schema_of(tmp_path, files)
+    plain = shared().call("declared_schema", str(tmp_path), list(files),
+                          deadline=time.monotonic() + 30)
+    assert from_plain(plain) == here
+    assert from_plain({"models": "not a mapping"}) == DeclaredSchema()

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 MAX_SOURCE = 1 << 20  # bytes of one file worth reading for declarations
 MIGRATIONS = "migrations"
@@ -75,6 +76,37 @@ class DeclaredSchema:
         """The table model class *model* maps, as its source declares it."""
         found = [t.name for t in self.models.values() if t.model == model]
         return found[0] if len(found) == 1 else None
+
+
+def to_plain(schema: DeclaredSchema) -> dict[str, Any]:
+    """*schema* as plain data (what crosses the evaluator's pipe)."""
+    def tables(found: dict[str, DeclaredTable]) -> dict[str, Any]:
+        return {name: {"model": table.model,
+                       "columns": {c.name: [c.kind, c.length, c.primary_key, c.unique,
+                                            c.nullable] for c in table.columns.values()}}
+                for name, table in found.items()}
+
+    return {"models": tables(schema.models), "migrations": tables(schema.migrations),
+            "revisions": sorted(schema.revisions), "reprs": sorted(schema.reprs)}
+
+
+def from_plain(data: Any) -> DeclaredSchema:
+    """The schema :func:`to_plain` made; anything malformed declares nothing."""
+    def tables(found: Any) -> dict[str, DeclaredTable]:
+        made = {}
+        for name, table in found.items():
+            columns = {col: DeclaredColumn(col, kind, length, bool(pk), bool(unique),
+                                           bool(nullable))
+                       for col, (kind, length, pk, unique, nullable)
+                       in table["columns"].items()}
+            made[str(name)] = DeclaredTable(str(name), columns, table["model"])
+        return made
+
+    try:
+        return DeclaredSchema(tables(data["models"]), tables(data["migrations"]),
+                              frozenset(data["revisions"]), frozenset(data["reprs"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return DeclaredSchema()
 
 
 def read_schema(folder: Path, files: Iterable[str]) -> DeclaredSchema:

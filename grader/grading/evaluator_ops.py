@@ -24,6 +24,7 @@ import struct
 import sys
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
 from typing import Any
 
 HEADER = struct.Struct("!Q")  # the length of the pickle that follows
@@ -208,6 +209,22 @@ def rebuild(claimed: str, dest: str, tables: list[tuple[str, str, list[str]]],
         out.close()
 
 
+def declared_schema(folder: str, files: list[str]) -> dict[str, Any]:
+    """What the staged source declares (declared.py, loaded from beside this file: the
+    grader's package is not importable here), as plain data."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "declared.py")
+    spec = importlib.util.spec_from_file_location("grade_declared", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    declared = importlib.util.module_from_spec(spec)
+    sys.modules["grade_declared"] = declared  # dataclasses look their module up
+    spec.loader.exec_module(declared)
+    plain: dict[str, Any] = declared.to_plain(declared.read_schema(Path(folder), files))
+    return plain
+
+
 def query(path: str, sql: str, params: tuple[Any, ...] | dict[str, Any]
           ) -> list[tuple[Any, ...]]:
     """Every row of one statement, run on the disarmed database (autocommit)."""
@@ -226,6 +243,7 @@ OPS: dict[str, Callable[..., Any]] = {
     "query": query,
     "claimed_schema": claimed_schema,
     "rebuild": rebuild,
+    "declared_schema": declared_schema,
     "set_cookies": set_cookies,
     "ping": lambda: os.getpid(),
 }

@@ -14,8 +14,8 @@ from typing import Any
 
 from grader.grading.checks import Agent
 from grader.grading.corroborate import corroborated_copy
-from grader.grading.declared import DeclaredSchema, read_schema
-from grader.grading.evaluator import Evaluator, shared
+from grader.grading.declared import DeclaredSchema, from_plain
+from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import (
     CheckResult,
@@ -45,6 +45,7 @@ from grader.spec.exercise import Exercise
 # docs/spec-language.md (limits) and the README's threat model state this number.
 HOST_MARGIN = 5.0
 
+SCHEMA_SECONDS = 5.0  # at most, for reading what the staged source declares
 # One set-up step: ask the agent something, within a timeout, before any check runs.
 _Step = Callable[[AgentClient, float], None]
 
@@ -59,8 +60,9 @@ class SandboxTarget:
     """
 
     def __init__(self, box: Sandbox, workdir: Path, exercise: Exercise, staged: Staged,
-                 evaluator: Evaluator) -> None:
+                 evaluator: Evaluator, deadline: float) -> None:
         self._evaluator = evaluator
+        self._deadline = deadline
         self._box = box
         self._workdir = workdir
         self._exercise = exercise
@@ -76,10 +78,22 @@ class SandboxTarget:
 
     @property
     def schema(self) -> DeclaredSchema:
-        """The schema the staged source declares, read once."""
+        """The schema the staged source declares, read once, in the evaluator.
+
+        Source that takes too long to read (or cannot be read) declares nothing.
+        """
         if self._schema is None:
-            self._schema = read_schema(self._staged.folder, self._staged.files)
+            deadline = time.monotonic() + min(SCHEMA_SECONDS, self._time_left())
+            try:
+                plain = self._evaluator.call("declared_schema", str(self._staged.folder),
+                                             list(self._staged.files), deadline=deadline)
+                self._schema = from_plain(plain)
+            except (EvaluatorTimeout, EvaluatorFailed):
+                self._schema = DeclaredSchema()
         return self._schema
+
+    def _time_left(self) -> float:
+        return max(0.0, self._deadline - time.monotonic())
 
     def new_client(self, timeout: float) -> AppClient:
         return AppClient(self._box.app_socket, timeout)
@@ -158,7 +172,7 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     preload.join()
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
-                    target = SandboxTarget(box, work, exercise, staged, evaluator)
+                    target = SandboxTarget(box, work, exercise, staged, evaluator, deadline)
                     context = GradingContext(exercise, target, deadline, evaluator=evaluator)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
