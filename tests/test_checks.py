@@ -16,8 +16,9 @@ from typing import Any
 import flask
 import pytest
 
-from grader.grading.checks import CheckOutcome, run_check, sqlite_type
+from grader.grading.checks import run_check, sqlite_type
 from grader.grading.http_client import AppClient
+from grader.grading.outcome import CheckOutcome
 from grader.grading.scoring import score_check
 from grader.sandbox.agent_client import AgentClient, AgentGone, AgentTimeout
 from grader.spec.exercise import Check, load_exercise

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.checks import DatabaseUnusable
-from grader.grading.corroborate import UNVERIFIED, corroborated_copy
+from grader.grading.corroborate import UNVERIFIED, check_clauses, corroborated_copy
 from grader.grading.declared import DeclaredSchema, read_schema
 from grader.grading.evaluator import shared
+from grader.grading.outcome import DatabaseUnusable
 
 HONEST = ("class User(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n"
           "    username = db.Column(db.String(80), unique=True, nullable=False)\n")
@@ -25,6 +25,7 @@ CLAIMED = ("CREATE TABLE user (id INTEGER NOT NULL, username VARCHAR(80) NOT NUL
 
 def copy_of(tmp_path: Path, source: str, ddl: str = CLAIMED, *, migrations: bool = False
             ) -> tuple[sqlite3.Connection, tuple[str, ...]]:
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "app.py").write_text(source, encoding="utf-8")
     schema = read_schema(tmp_path, ["app.py"])
     claimed = tmp_path / "claimed.sqlite"
@@ -89,3 +90,26 @@ def test_a_file_that_is_not_a_database_fails_honestly(tmp_path: Path) -> None:
         corroborated_copy(claimed, tmp_path / "kept.sqlite", DeclaredSchema(),
                           migrations_only=False, evaluator=shared(),
                           deadline=time.monotonic() + 10)
+
+
+@pytest.mark.parametrize(("sql", "clauses"), [
+    ("CREATE TABLE t (a INT CHECK (a > 0), b TEXT, CONSTRAINT c CHECK(length(b) < 9))",
+     ["a > 0", "length(b) < 9"]),
+    # a CHECK inside quotes is not one; parentheses inside strings do not count
+    ("CREATE TABLE t (\"check (x)\" INT, a TEXT CHECK (a != ')'))", ["a != ')'"]),
+    ("CREATE TABLE t (a INT CHECK (a > (1)", []),  # unbalanced: none
+    ("CREATE TABLE t (checked INT)", []),  # a word that starts with check
+])
+def test_check_clauses(sql: str, clauses: list[str]) -> None:
+    assert check_clauses(sql) == clauses
+
+
+def test_checks_are_kept_only_where_the_source_declares_them(tmp_path: Path) -> None:
+    ddl = ("CREATE TABLE user (id INTEGER PRIMARY KEY, username VARCHAR(80) NOT NULL, "
+           "CHECK (length(username) > 3));")
+    conn, _ = copy_of(tmp_path, HONEST, ddl)
+    conn.execute("INSERT INTO user (username) VALUES ('bo')")  # no CHECK declared: dropped
+    declared = HONEST + "    __table_args__ = (db.CheckConstraint(RULE),)\n"
+    conn, _ = copy_of(tmp_path / "again", declared, ddl)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO user (username) VALUES ('bo')")

@@ -7,28 +7,20 @@ from typing import Any
 
 import pytest
 
-from grader.grading import compare, evaluator_ops
+from grader.grading import compare
 from grader.grading.compare import Assertion, json_subset, short
 from grader.grading.http_client import Response
 from grader.spec.exercise import Expect, Extract
 
-
-class InProcess:
-    """The evaluator's own regex ops, run here: these tests are about what they answer."""
-
-    def found(self, pattern: str, text: str) -> bool:
-        return evaluator_ops.regex_found(pattern, text)
-
-    def value(self, pattern: str, text: str) -> str | None:
-        return evaluator_ops.regex_value(pattern, text)
+from .helpers import InProcessMatcher
 
 
 def check_response(expect: Expect, response: Response) -> list[Assertion]:
-    return compare.check_response(expect, response, InProcess())
+    return compare.check_response(expect, response, InProcessMatcher())
 
 
 def extract(spec: Extract, response: Response, cookies: dict[str, str]) -> str | None:
-    return compare.extract(spec, response, cookies, InProcess())
+    return compare.extract(spec, response, cookies, InProcessMatcher())
 
 
 def resp(body: bytes | str = b"", status: int = 200,

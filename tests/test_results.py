@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from grader.grading.checks import CheckOutcome
 from grader.grading.compare import Assertion
+from grader.grading.outcome import CheckOutcome
 from grader.grading.scoring import (
     HIDDEN_MESSAGE,
     CheckResult,

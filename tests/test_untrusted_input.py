@@ -28,7 +28,7 @@ from grader.common import untrusted_json
 from grader.common.text import VALUE_LIMIT, safe_text
 from grader.errors import SubmissionPathError
 from grader.grading import staging
-from grader.grading.checks import CheckOutcome, run_check
+from grader.grading.checks import run_check
 from grader.grading.compare import Assertion, check_response, extract
 from grader.grading.http_client import (
     AppClient,
@@ -37,6 +37,7 @@ from grader.grading.http_client import (
     RequestTimeout,
     Response,
 )
+from grader.grading.outcome import CheckOutcome
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
 from grader.reports import github, gradebook, junit
 from grader.reports.html import environment, write_report
@@ -50,7 +51,7 @@ from grader.sandbox.agent_client import (
 )
 from grader.spec.exercise import Check, Expect, Extract, load_exercise
 
-from .helpers import serve_raw
+from .helpers import InProcessMatcher, serve_raw
 
 # Any text Python can hold, lone surrogates and controls included.
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=200)
@@ -113,17 +114,17 @@ def _expect(**fields: Any) -> Expect:
     lambda v: json.dumps(v).encode("utf-8", "surrogatepass")))
 def test_json_comparison_never_raises(expected: Any, body: bytes) -> None:
     resp = Response(200, (), body, 0.0)
-    (a,) = check_response(_expect(json=expected, has_json=True), resp)
+    (a,) = check_response(_expect(json=expected, has_json=True), resp, InProcessMatcher())
     encodable(a.expected)
     encodable(a.actual)
-    extract(Extract("x", "json", "a.0"), resp, {})
+    extract(Extract("x", "json", "a.0"), resp, {}, InProcessMatcher())
 
 
 @given(st.integers(101, 100_000))
 @settings(max_examples=5)
 def test_a_deep_json_body_fails_the_json_check(depth: int) -> None:
     resp = Response(200, (), b"[" * depth + b"]" * depth, 0.0)
-    (a,) = check_response(_expect(json=[], has_json=True), resp)
+    (a,) = check_response(_expect(json=[], has_json=True), resp, InProcessMatcher())
     assert not a.passed and a.actual is not None and a.actual.startswith("(not JSON)")
 
 

@@ -18,20 +18,23 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
-from grader.common.text import safe_text
 from grader.grading import evaluator as evaluator_module
 from grader.grading.compare import Assertion, check_response, extract, short
-from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
+from grader.grading.evaluator import Evaluator, EvaluatorFailed
+from grader.grading.host_work import DATABASE_ERRORS, HostWork, database_failed
 from grader.grading.http_client import (
     AppClient,
     AppUnreachable,
     NotSendable,
     RequestTimeout,
     SlowToRead,
+)
+from grader.grading.outcome import (
+    CheckOutcome,
+    CheckStop,
 )
 from grader.grading.status import Status
 from grader.sandbox.agent_client import (
@@ -48,8 +51,6 @@ from grader.spec.exercise import (
     ModelCheck,
     substitute,
 )
-
-MESSAGE_LIMIT = 2048  # characters of a check's message
 
 
 class Agent(Protocol):
@@ -75,52 +76,6 @@ class Target(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class CheckOutcome:
-    status: Status
-    assertions: tuple[Assertion, ...]
-    message: str
-    duration: float
-    # False when the check ended before all its assertions were made (a crash, a
-    # timeout, a fact that could not be read): a share of the ones made would pay
-    # for what was never established, so partial credit does not apply.
-    finished: bool = True
-
-    def __post_init__(self) -> None:
-        # Messages quote the app (class names, errors): bounded here, whoever built them.
-        object.__setattr__(self, "message", safe_text(self.message, MESSAGE_LIMIT))
-
-
-class _Stop(Exception):
-    """Ends a check early with a final outcome.
-
-    *accounted*: every assertion the check would have made is in its list
-    (the ones that cannot run counted as failed), so partial credit still holds.
-    """
-
-    def __init__(self, status: Status, message: str, *, accounted: bool = False) -> None:
-        super().__init__(message)
-        self.status: Status = status
-        self.message = message
-        self.accounted = accounted
-
-
-class DatabaseUnusable(_Stop):
-    """The app's database cannot be read as a database: the check fails, honestly."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__("failed", f"the app's database file is not usable: {detail}")
-
-
-class DatabaseTooSlow(_Stop):
-    """Reading the app's database took longer than the check may: a timeout, honestly."""
-
-    def __init__(self) -> None:
-        super().__init__("timeout", "reading the app's database took longer than the "
-                                    "check's time (a default or an expression that computes "
-                                    "for long?)")
-
-
 def run_check(check: Check, target: Target, deadline: float,
               evaluator: Evaluator | None = None) -> CheckOutcome:
     """Run *check*, never past *deadline* (time.monotonic) or the check's own limit.
@@ -137,7 +92,7 @@ def run_check(check: Check, target: Target, deadline: float,
     work = HostWork(evaluator or evaluator_module.shared(), start + timeout, timeout)
     try:
         runner(check.body, target, work, assertions)
-    except _Stop as stop:
+    except CheckStop as stop:
         return CheckOutcome(stop.status, tuple(assertions), stop.message,
                             time.monotonic() - start, finished=stop.accounted)
     except SlowToRead as e:
@@ -177,74 +132,6 @@ def _describe(a: Assertion) -> str:
     return f"{a.label}: expected {short(a.expected or '', 80)!r}, got {short(a.actual or '', 80)!r}"
 
 
-# -- the host's work on the app's data ------------------------------------------
-
-_DATABASE_ERRORS = frozenset({"Error", "DatabaseError", "OperationalError", "IntegrityError",
-                              "DataError", "InternalError", "ProgrammingError",
-                              "NotSupportedError", "InterfaceError"})
-
-
-@dataclass(frozen=True)
-class HostWork:
-    """One check's work on the app's data, run in the evaluator by the check's deadline.
-
-    A late op ends the check as a timeout whose message names the work, never
-    as a grader error: the submission chose the data that made it slow.
-    """
-
-    evaluator: Evaluator
-    deadline: float  # time.monotonic() at which the check's time is up
-    seconds: float  # the check's time, for messages
-
-    @property
-    def remaining(self) -> float:
-        """Seconds left: each wait of the check (HTTP, agent) gets this, not a fresh limit."""
-        return max(0.0, self.deadline - time.monotonic())
-
-    def client(self, target: Target) -> AppClient:
-        client = target.new_client(self.remaining)
-        client.deadline = self.deadline
-        client.evaluator = self.evaluator
-        return client
-
-    def run(self, what: str, op: str, *args: Any) -> Any:
-        try:
-            return self.evaluator.call(op, *args, deadline=self.deadline)
-        except EvaluatorTimeout as e:
-            raise _Stop("timeout", f"{what} took longer than the check's {self.seconds:.1f} s, "
-                                   "so the check stopped there") from e
-
-    def found(self, pattern: str, text: str) -> bool:
-        return bool(self._regex("regex_found", pattern, text))
-
-    def value(self, pattern: str, text: str) -> str | None:
-        found = self._regex("regex_value", pattern, text)
-        return found if isinstance(found, str) else None
-
-    def _regex(self, op: str, pattern: str, text: str) -> Any:
-        # No pattern in the message: a hidden check's timeout must not show its expectation.
-        what = f"matching the spec's regular expression against the response ({len(text)} " \
-               "characters)"
-        try:
-            return self.run(what, op, pattern, text)
-        except EvaluatorFailed as e:
-            raise _Stop("failed", f"{what} failed: {e.message}") from e
-
-    def database(self, op: str, path: Path, *args: Any) -> Any:
-        """An op of evaluator_ops on the database at *path*; its failures end the check."""
-        try:
-            return self.run("working on the app's database (a CHECK constraint, default or "
-                            "index expression that computes for long?)", op, str(path), *args)
-        except EvaluatorFailed as e:
-            _database_failed(e)
-
-
-def _database_failed(e: EvaluatorFailed) -> NoReturn:
-    if e.kind in _DATABASE_ERRORS:
-        raise _Stop("failed", f"the app's database file is not usable: {e.message}") from e
-    raise _Stop("failed", f"working on the app's database failed: {e.kind}: {e.message}") from e
-
-
 # -- HTTP ----------------------------------------------------------------------
 
 
@@ -273,7 +160,7 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
                                  value is not None))
             if value is None:
                 _count_skipped(body, number, out)
-                raise _Stop("failed", f"{prefix}could not find {spec.name} in the response",
+                raise CheckStop("failed", f"{prefix}could not find {spec.name} in the response",
                             accounted=True)
             variables[spec.name] = value
 
@@ -307,13 +194,13 @@ def fetch_models(target: Target, timeout: float) -> dict[str, ModelClaim]:
     try:
         return target.agent.models(timeout=timeout)
     except AgentRefused as e:
-        raise _Stop("failed", e.failure.short()) from e
+        raise CheckStop("failed", e.failure.short()) from e
 
 
 def _find_model(models: dict[str, ModelClaim], name: str) -> ModelClaim:
     if name not in models:
         found = ", ".join(sorted(models)) or "none"
-        raise _Stop("failed", f"no model class named {name} (models found: {found})")
+        raise CheckStop("failed", f"no model class named {name} (models found: {found})")
     return models[name]
 
 
@@ -378,7 +265,7 @@ def _database_columns(target: Target, table: str, work: HostWork
                       ) -> dict[str, dict[str, Any]]:
     facts = work.database("table_facts", target.database_copy(work.remaining), table)
     if facts is None:
-        raise _Stop("failed", f"table {table!r} is not in the app's database; were the "
+        raise CheckStop("failed", f"table {table!r} is not in the app's database; were the "
                               "tables created (setup: create_tables)?")
     info, unique_columns = facts
     unique = set(unique_columns)
@@ -409,13 +296,13 @@ def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
     rows = [list(row) for row in body.rows]
     outcomes = work.database("insert_rows", path, table, rows)
     if outcomes is None:
-        raise _Stop("failed", f"the database has no table {table!r}; "
+        raise CheckStop("failed", f"the database has no table {table!r}; "
                               "does the model define it?")
     number = len(outcomes)  # rows tried: the evaluator stops at the first refused one
     outcome, detail = outcomes[-1]
     if number < len(rows):  # a setup row was refused, so the row under test never ran
         out.append(Assertion(f"insert row {number}", False, "accepted", detail))
-        raise _Stop("failed", f"row {number} {dict(body.rows[number - 1])} was rejected: "
+        raise CheckStop("failed", f"row {number} {dict(body.rows[number - 1])} was rejected: "
                               f"{detail}")
     last = body.rows[-1]
     ok = outcome == body.expect or (body.expect == "rejected" and outcome != "ok")
@@ -485,10 +372,10 @@ class Database:
             return Rows(self._work.run("a query on the app's database", "query",
                                        str(self._path), sql, args))
         except EvaluatorFailed as e:
-            error = getattr(sqlite3, e.kind, None) if e.kind in _DATABASE_ERRORS else None
+            error = getattr(sqlite3, e.kind, None) if e.kind in DATABASE_ERRORS else None
             if isinstance(error, type) and issubclass(error, sqlite3.Error):
                 raise error(e.message) from e
-            _database_failed(e)
+            database_failed(e)
 
     def close(self) -> None:
         """Nothing stays open between statements; kept for code written for sqlite3."""
@@ -508,13 +395,13 @@ def _run_code(body: CodeCheck, target: Target, work: HostWork, out: list[Asserti
         params = list(inspect.signature(fn).parameters)
         unknown = [p for p in params if p not in fixtures]
         if unknown:
-            raise _Stop("error", f"{name} asks for unknown fixtures {unknown}; "
+            raise CheckStop("error", f"{name} asks for unknown fixtures {unknown}; "
                                  f"available: {sorted(fixtures)}")
         try:
             fn(**{p: fixtures[p]() for p in params})
         except AssertionError as e:
             out.append(Assertion(name, False, None, str(e) or _assert_line(e)))
-        except (RequestTimeout, AgentTimeout, AppUnreachable, AgentGone, _Stop):
+        except (RequestTimeout, AgentTimeout, AppUnreachable, AgentGone, CheckStop):
             raise
         except Exception as e:  # noqa: BLE001 - the app's answer broke the check's code
             out.append(Assertion(name, False, None, f"{type(e).__name__}: {e}"))

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.grading.checks import DatabaseTooSlow, DatabaseUnusable, sqlite_type
+from grader.grading.checks import sqlite_type
 from grader.grading.declared import DeclaredColumn, DeclaredSchema
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
 from grader.grading.evaluator_ops import ident
+from grader.grading.outcome import DatabaseTooSlow, DatabaseUnusable
 
 UNVERIFIED = "UNVERIFIED"  # the type a column gets when its declared type is not confirmed
 ALEMBIC = "alembic_version"
@@ -51,7 +52,7 @@ def corroborated_copy(claimed: Path, dest: Path, schema: DeclaredSchema, *,
     notes = []
     plan = []
     versions: list[str] | None = None
-    for name, (info, unique) in facts.items():
+    for name, (info, unique, sql) in facts.items():
         if name == ALEMBIC:
             versions = sorted(schema.revisions)
             continue
@@ -64,7 +65,8 @@ def corroborated_copy(claimed: Path, dest: Path, schema: DeclaredSchema, *,
             continue
         columns = [_corroborate(c, declared.columns.get(c.name))
                    for c in _claimed_columns(info, set(unique))]
-        plan.append((name, _create(name, columns), [c.name for c in columns]))
+        checks = check_clauses(sql) if declared.checks else []
+        plan.append((name, _create(name, columns, checks), [c.name for c in columns]))
     _evaluate(evaluator, deadline, "rebuild", str(claimed), str(dest), plan, versions)
     return tuple(notes)
 
@@ -102,7 +104,7 @@ def _corroborate(claimed: _Column, declared: DeclaredColumn | None) -> _Column:
     )
 
 
-def _create(table: str, columns: list[_Column]) -> str:
+def _create(table: str, columns: list[_Column], checks: list[str]) -> str:
     """The CREATE TABLE statement of the corroborated table."""
     pks = [c.name for c in columns if c.primary_key]
     defs = []
@@ -119,7 +121,70 @@ def _create(table: str, columns: list[_Column]) -> str:
         defs.append(" ".join(parts))
     if len(pks) > 1:
         defs.append(f"PRIMARY KEY ({', '.join(ident(p) for p in pks)})")
+    defs += [f"CHECK ({clause})" for clause in checks]
     return f"CREATE TABLE {ident(table)} ({', '.join(defs)})"
+
+
+MAX_SQL = 1 << 20  # characters of a CREATE statement worth scanning for CHECK clauses
+_QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
+
+
+def check_clauses(sql: str) -> list[str]:
+    """The expressions of every ``CHECK (...)`` in a CREATE TABLE statement.
+
+    Kept only for a table whose source declares CHECK constraints (their text may
+    be computed there, so it cannot be compared): a CHECK makes the copy stricter,
+    and its cost is the evaluator's, under the check's deadline.
+    """
+    if len(sql) > MAX_SQL:
+        return []
+    found = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in _QUOTES:
+            end = sql.find(_QUOTES[ch], i + 1)
+            i = n if end < 0 else end + 1
+            continue
+        if sql[i:i + 5].upper() == "CHECK" and (i == 0 or not _word(sql[i - 1])) \
+                and (i + 5 >= n or not _word(sql[i + 5])):
+            j = i + 5
+            while j < n and sql[j].isspace():
+                j += 1
+            if j < n and sql[j] == "(":
+                close = _closing(sql, j)
+                if close is None:
+                    return []  # unbalanced: keep none rather than guess
+                found.append(sql[j + 1:close])
+                i = close + 1
+                continue
+        i += 1
+    return found
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _closing(sql: str, start: int) -> int | None:
+    """The index of the parenthesis that closes the one at *start*, quotes skipped."""
+    depth, i = 0, start
+    while i < len(sql):
+        ch = sql[i]
+        if ch in _QUOTES:
+            end = sql.find(_QUOTES[ch], i + 1)
+            if end < 0:
+                return None
+            i = end + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
 
 
 def _type_name(declared: str) -> str:

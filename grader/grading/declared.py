@@ -56,6 +56,7 @@ class DeclaredTable:
     name: str
     columns: dict[str, DeclaredColumn] = field(default_factory=dict)
     model: str | None = None  # the class that maps it, if it is a model
+    checks: bool = False  # it declares CHECK constraints (their text may be computed)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class DeclaredSchema:
 def to_plain(schema: DeclaredSchema) -> dict[str, Any]:
     """*schema* as plain data (what crosses the evaluator's pipe)."""
     def tables(found: dict[str, DeclaredTable]) -> dict[str, Any]:
-        return {name: {"model": table.model,
+        return {name: {"model": table.model, "checks": table.checks,
                        "columns": {c.name: [c.kind, c.length, c.primary_key, c.unique,
                                             c.nullable] for c in table.columns.values()}}
                 for name, table in found.items()}
@@ -99,7 +100,8 @@ def from_plain(data: Any) -> DeclaredSchema:
                                            bool(nullable))
                        for col, (kind, length, pk, unique, nullable)
                        in table["columns"].items()}
-            made[str(name)] = DeclaredTable(str(name), columns, table["model"])
+            made[str(name)] = DeclaredTable(str(name), columns, table["model"],
+                                            bool(table["checks"]))
         return made
 
     try:
@@ -165,7 +167,7 @@ def _agreed(one: DeclaredTable, other: DeclaredTable) -> DeclaredTable:
             a.length if a.length == b.length else None,
             a.primary_key and b.primary_key, a.unique and b.unique, a.nullable or b.nullable)
     model = one.model if one.model == other.model else None
-    return DeclaredTable(one.name, columns, model)
+    return DeclaredTable(one.name, columns, model, one.checks and other.checks)
 
 
 def _read_class(cls: ast.ClassDef) -> DeclaredTable | None:
@@ -191,7 +193,7 @@ def _read_class(cls: ast.ClassDef) -> DeclaredTable | None:
     for cols in uniques:
         if len(cols) == 1 and cols[0] in columns:
             columns[cols[0]] = replace(columns[cols[0]], unique=True)
-    return DeclaredTable(name or _snake(cls.name), columns, cls.name)
+    return DeclaredTable(name or _snake(cls.name), columns, cls.name, _has_checks(cls))
 
 
 def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None, ast.expr | None]:
@@ -272,6 +274,11 @@ def _mapped_type(annotation: ast.expr | None) -> tuple[str | None, bool] | None:
             if isinstance(other, ast.Constant) and other.value is None:
                 inner, optional = side, True
     return _PY_TYPES.get(_name(inner) or ""), optional
+
+
+def _has_checks(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Call) and _callee(n) == "CheckConstraint"
+               for n in ast.walk(node))
 
 
 def _unique_constraints(value: ast.expr | None) -> list[list[str]]:
@@ -366,7 +373,7 @@ def _create_table(name: str, args: list[ast.expr], tables: dict[str, DeclaredTab
     for cols in uniques:
         if len(cols) == 1 and cols[0] in columns:
             columns[cols[0]] = replace(columns[cols[0]], unique=True)
-    tables[name] = DeclaredTable(name, columns)
+    tables[name] = DeclaredTable(name, columns, None, any(_has_checks(a) for a in args))
 
 
 def _batch_aliases(upgrade: ast.FunctionDef) -> dict[str, str]:

@@ -154,9 +154,10 @@ def _insert(conn: sqlite3.Connection, table: str, row: list[tuple[str, Any]]
     return "ok", ""
 
 
-def claimed_schema(path: str) -> dict[str, tuple[list[tuple[Any, ...]], list[str]]]:
-    """Every table's ``PRAGMA table_info`` rows and the columns a full (not partial)
-    single-column unique index covers, for the host to corroborate (corroborate.py)."""
+def claimed_schema(path: str) -> dict[str, tuple[list[tuple[Any, ...]], list[str], str]]:
+    """Every table's ``PRAGMA table_info`` rows, the columns a full (not partial)
+    single-column unique index covers, and its CREATE statement, for the host to
+    corroborate (corroborate.py)."""
     conn = _open(path)
     try:
         names = [n for (n,) in conn.execute(
@@ -171,7 +172,9 @@ def claimed_schema(path: str) -> dict[str, tuple[list[tuple[Any, ...]], list[str
                 cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
                 if is_unique and not partial and len(cols) == 1:
                     unique.append(cols[0])
-            schema[name] = (info, unique)
+            (sql,) = conn.execute("SELECT coalesce(sql, '') FROM sqlite_master "
+                                  "WHERE type = 'table' AND name = ?", (name,)).fetchone()
+            schema[name] = (info, unique, str(sql))
         return schema
     finally:
         conn.close()

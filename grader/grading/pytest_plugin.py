@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from grader.errors import GraderError
-from grader.grading.checks import CheckOutcome, Target, run_check
+from grader.grading.checks import Target, run_check
 from grader.grading.evaluator import Evaluator, shared
+from grader.grading.outcome import CheckOutcome
 from grader.spec.exercise import Check, Exercise
 
 

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grader.common.text import safe_optional, safe_text
-from grader.grading.checks import MESSAGE_LIMIT, CheckOutcome
 from grader.grading.compare import Assertion
+from grader.grading.outcome import MESSAGE_LIMIT, CheckOutcome
 from grader.grading.status import Status
 from grader.spec.exercise import Check
 
