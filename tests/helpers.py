@@ -21,12 +21,16 @@ from typing import Any, Literal
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from grader.ci import run as ci
 from grader.grading.compare import Assertion
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
 from grader.grading.status import Status
+from grader.reports import github, gradebook, junit
+from grader.reports import html as report
 from grader.reports.html import render_html
 from grader.reports.terminal import summary
 from grader.reports.verdict import ExerciseVerdict
+from grader.spec.pinned import SpecSource
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
@@ -87,6 +91,26 @@ def make_verdict(checks: tuple[CheckResult, ...], status: Status = "failed",
                          spec_sha256="ab" * 32, image="process sandbox", problem=problem,
                          timings=Timings(1.5, 0.5, 1.0), graded_at="2026-01-01T00:00:00+00:00")
     return ExerciseVerdict(result, "greet/", False, top if required is None else required)
+
+
+def student_outputs(result: GradeResult, folder: Path) -> dict[str, str]:
+    """*result* as every output a student reads renders it (files written under *folder*)."""
+    report.write_report(result, folder / "submit", "report")
+    verdict = ExerciseVerdict(result, "repo/", False, result.max_score)
+    gradebook.save(folder / "batch", result, "alice", "alice", "cd" * 32, "sha256:img", None,
+                   report.environment())
+    student = gradebook.student_dir(folder / "batch", "alice")
+    return {
+        "terminal summary": summary(result),
+        "ci summary": ci.summary([verdict], SpecSource()),
+        "junit": junit.to_xml([verdict]),
+        "github job summary": github.job_summary([verdict], "the installed grade package"),
+        "html report": (folder / "submit" / "report.html").read_text(encoding="utf-8"),
+        "report json": (folder / "submit" / "report.json").read_text(encoding="utf-8"),
+        "batch html report": (student / gradebook.REPORT_FILE).read_text(encoding="utf-8"),
+        "gradescope results.json": (student / gradebook.GRADESCOPE_FILE).read_text(
+            encoding="utf-8"),
+    }
 
 
 SAMPLE_CHECKS = (
@@ -194,6 +218,24 @@ def _summary_is_plain_text(result: GradeResult, tmp_path: Path) -> None:
     assert not controls, f"`grade submit` would print control characters {controls}"
 
 
+def _hidden_inputs_stay_hidden(secrets: tuple[str, ...], first_hidden: str, last_visible: str
+                               ) -> Verify:
+    """The app printed every request: no student output shows a hidden check's request."""
+
+    def verify(result: GradeResult, tmp_path: Path) -> None:
+        for name, text in student_outputs(result, tmp_path / "outputs").items():
+            leaked = [s for s in secrets if s in text]
+            assert not leaked, f"the {name} shows hidden inputs {leaked}"
+        assert "LOG-STARTED" in result.output  # what it printed before them is shown
+        printed = result.output + result.hidden_output
+        assert first_hidden in result.hidden_output  # instructors keep the rest
+        # Hidden checks ran last: the spec's last visible request came before the first
+        # hidden one (the cut may fall before a visible line still on its way, never after).
+        assert printed.index(last_visible) < printed.index(first_hidden)
+        assert first_hidden not in result.output
+
+    return verify
+
 
 @dataclass(frozen=True)
 class Case:
@@ -266,6 +308,19 @@ CASES: dict[str, Case] = {
     # an import error whose message is terminal control sequences faking "5/5 passed"
     "terminal_escapes": Case("ex01", "ex01_terminal_escapes.py", 0, "error", QUICK,
                              problem="RuntimeError", verify=_summary_is_plain_text),
+    # -- issue 9: one visibility rule for hidden checks --
+    # a correct app that prints every request (stdout and stderr): full marks, and the
+    # hidden names (/greet/Bob, ...) reach no student output; the spec's last check is
+    # visible (/greet/) and ran before the hidden one
+    "logs_requests": Case("ex02", "ex02_logs_requests.py", 7, "passed", QUICK,
+                          verify=_hidden_inputs_stay_hidden(
+                              ("/greet/Bob", "Grace", "ukasz", "/greet/x?"),
+                              "LOG GET /greet/Bob?", "LOG GET /greet/?")),
+    # logs every form it gets; knows only alice, so the hidden login of bob fails (12 - 1);
+    # username=bob&password=builder reach no student output
+    "logs_form": Case("ex06", "ex06_logs_form.py", 11, "failed", QUICK,
+                      verify=_hidden_inputs_stay_hidden(
+                          ("bob", "builder"), "'username': 'bob'", "LOG GET /logout?")),
 }
 
 

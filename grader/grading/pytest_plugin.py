@@ -3,13 +3,18 @@
 pytest collects the spec file through ``pytest_collect_file``; each check is
 an Item whose ``runtest`` runs it against the sandbox. The grading context
 (exercise, target, deadline, outcomes) lives in ``config.stash``.
+
+Hidden checks run after every visible one (:func:`run_order`), and the
+sandbox is told before the first of them (``GradingContext.before_hidden``):
+so neither a visible check's response nor the app output a student sees can
+carry a hidden check's request.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,15 @@ class GradingContext:
     target: Target
     deadline: float
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
+    # Called once, right before the first hidden check runs (Sandbox.mark_hidden).
+    before_hidden: Callable[[], None] = lambda: None
+    hidden_started: bool = False
+
+
+def run_order(checks: Sequence[Check]) -> tuple[Check, ...]:
+    """The order checks run in: the visible ones, then the hidden ones, each in spec order."""
+    return (tuple(c for c in checks if not c.hidden)
+            + tuple(c for c in checks if c.hidden))
 
 
 CONTEXT = pytest.StashKey[GradingContext]()
@@ -73,7 +87,7 @@ class SpecPlugin:
 
 class SpecFile(pytest.File):
     def collect(self) -> Iterator[CheckItem]:
-        for check in self.config.stash[CONTEXT].exercise.checks:
+        for check in run_order(self.config.stash[CONTEXT].exercise.checks):
             yield CheckItem.from_parent(self, name=check.name, check=check)
 
 
@@ -84,6 +98,9 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         context = self.config.stash[CONTEXT]
+        if self.check.hidden and not context.hidden_started:
+            context.hidden_started = True
+            context.before_hidden()
         outcome = run_check(self.check, context.target, context.deadline)
         context.outcomes[self.check.id] = outcome
         if outcome.status != "passed":

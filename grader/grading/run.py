@@ -93,7 +93,8 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     preload.join()
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
-                    context = GradingContext(exercise, SandboxTarget(box, work), deadline)
+                    context = GradingContext(exercise, SandboxTarget(box, work), deadline,
+                                             before_hidden=box.mark_hidden)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
                                     else not_run(c, "error", "not run")
@@ -122,6 +123,7 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         problem=problem,
         output=run.output,
         output_truncated=run.output_truncated,
+        hidden_output=run.hidden_output,
         timings=Timings(round(time.monotonic() - started, 3), round(startup, 3),
                         round(checks_time, 3)),
         graded_at=_now(),
