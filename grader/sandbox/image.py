@@ -10,6 +10,8 @@ network are trusted, and the build itself runs with no network at all.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -19,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,21 +132,54 @@ def ensure_image(
             f"cannot build {tag}: {', '.join(missing)} missing from {folder}; "
             "reinstall grade or restore the sandbox/ folder of the checkout"
         )
-    chosen = wanted or _default_base(client, env, progress)
-    if chosen.startswith(f"{LOCAL_BASE_REPOSITORY}:"):
-        _ensure_debian_base(client, chosen, env, progress)
-    else:
-        _ensure_present(client, chosen, progress)
-    target = _probe_python(client, chosen)
-    progress(f"base {chosen}: Python {target.version} on {target.machine}, glibc {target.glibc}")
-    requirements = (folder / "requirements.txt").read_bytes()
-    wheels = _wheel_cache(requirements, target, env, progress)
-    started = time.monotonic()
-    info = _build(client, folder, wheels, tag, chosen, progress, fresh=rebuild)
-    progress(f"built {info.tag} ({info.id[:19]}) in {time.monotonic() - started:.0f} s")
+    with _build_lock(tag, env, progress):
+        # Graders started together wait here for the first one's build, then use it.
+        done = None if rebuild else _find(client, tag)
+        if done is not None and wanted in (None, done.base):
+            return done
+        chosen = wanted or _default_base(client, env, progress)
+        if chosen.startswith(f"{LOCAL_BASE_REPOSITORY}:"):
+            _ensure_debian_base(client, chosen, env, progress)
+        else:
+            _ensure_present(client, chosen, progress)
+        target = _probe_python(client, chosen)
+        progress(f"base {chosen}: Python {target.version} on {target.machine}, "
+                 f"glibc {target.glibc}")
+        requirements = (folder / "requirements.txt").read_bytes()
+        wheels = _wheel_cache(requirements, target, env, progress)
+        started = time.monotonic()
+        info = _build(client, folder, wheels, tag, chosen, progress, fresh=rebuild)
+        progress(f"built {info.tag} ({info.id[:19]}) in {time.monotonic() - started:.0f} s")
     if existing is not None and existing.id != info.id:
         _remove_quietly(client, existing.id, progress)
     return info
+
+
+@contextlib.contextmanager
+def _build_lock(tag: str, env: Mapping[str, str], progress: Progress) -> Iterator[None]:
+    """One build of *tag* at a time among this user's graders on this machine.
+
+    Two builds of one tag at once would each remove intermediate images the
+    other may be using as its cache, and would waste minutes. The lock is a
+    file in the cache folder, so it is released whenever its holder dies.
+    """
+    folder = cache_root(env, Path.home()) / "locks"
+    path = folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', tag)}.lock"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise ImageBuildError(f"cannot create the build lock {path}: {e.strerror}; set "
+                              "GRADE_CACHE_DIR to a folder you may write") from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"waiting for another grader that is building {tag}")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
 
 
 # --- pure helpers ---------------------------------------------------------
