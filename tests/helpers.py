@@ -138,11 +138,19 @@ BugAt = Literal["score", "verify", "durations"]
 ANY = "*"
 
 
-# Case-specific checks, run after the common ones.
+# Case-specific checks, run after the common ones. They ask what the app did, so they
+# read all it printed: the part a student sees and the part printed while hidden
+# checks ran (where the cut falls depends on when Docker's log copier caught up).
+
+
+def printed(result: GradeResult) -> str:
+    """Everything the app printed, as an instructor sees it."""
+    return result.output + result.hidden_output
+
 
 
 def _bomb_hit_the_pids_limit(result: GradeResult, tmp_path: Path) -> None:
-    forks = int(result.output.split("the first process forked ", 1)[1].split()[0])
+    forks = int(printed(result).split("the first process forked ", 1)[1].split()[0])
     assert 0 < forks < 64
 
 
@@ -152,17 +160,17 @@ def _bounded_output(result: GradeResult, tmp_path: Path) -> None:
 
 
 def _network_was_unreachable(result: GradeResult, tmp_path: Path) -> None:
-    assert "TCP to 1.1.1.1:53 failed" in result.output
-    assert "DNS lookup of pypi.org failed" in result.output
-    assert "worked" not in result.output
+    assert "TCP to 1.1.1.1:53 failed" in printed(result)
+    assert "DNS lookup of pypi.org failed" in printed(result)
+    assert "worked" not in printed(result)
 
 
 def _forged_files_stayed_inside(result: GradeResult, tmp_path: Path) -> None:
     # The sandbox's own tmpfs takes the files; nothing that reaches the host does.
     for shared in ("/grade", "/submission", "/opt/grade", "/results.json"):
-        assert f"WROTE:{shared}" not in result.output
-    assert "CHMOD-OK" not in result.output
-    assert "CHMOD-DENIED:/grade" in result.output
+        assert f"WROTE:{shared}" not in printed(result)
+    assert "CHMOD-OK" not in printed(result)
+    assert "CHMOD-DENIED:/grade" in printed(result)
     host_places = [Path.cwd(), Path(tempfile.gettempdir()), Path.home(), tmp_path]
     planted = [p / n for p in host_places for n in FORGED_NAMES
                if (p / n).is_file() and FORGED_MARKER.encode() in (p / n).read_bytes()]
@@ -170,12 +178,12 @@ def _forged_files_stayed_inside(result: GradeResult, tmp_path: Path) -> None:
 
 
 def _pytest_was_not_reachable(result: GradeResult, tmp_path: Path) -> None:
-    assert "pytest is not importable here" in result.output
+    assert "pytest is not importable here" in printed(result)
 
 
 def _daemon_died_with_the_container(result: GradeResult, tmp_path: Path) -> None:
-    assert "DAEMON-STARTED" in result.output  # it really ran
-    assert "DAEMON-BIND-DENIED /grade/evil.sock" in result.output
+    assert "DAEMON-STARTED" in printed(result)  # it really ran
+    assert "DAEMON-BIND-DENIED /grade/evil.sock" in printed(result)
     deadline = time.monotonic() + 3.0
     while (alive := processes_with(DAEMON_MARKER)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -183,21 +191,21 @@ def _daemon_died_with_the_container(result: GradeResult, tmp_path: Path) -> None
 
 
 def _specs_were_not_found(result: GradeResult, tmp_path: Path) -> None:
-    assert "FOUND:" not in result.output
-    assert "NOTHING-FOUND" in result.output
-    scanned = int(result.output.split("SCANNED: ", 1)[1].split()[0])
+    assert "FOUND:" not in printed(result)
+    assert "NOTHING-FOUND" in printed(result)
+    scanned = int(printed(result).split("SCANNED: ", 1)[1].split()[0])
     assert scanned > 1000, "the search did not really walk the file system"
 
 
 def _report_escapes_script(result: GradeResult, tmp_path: Path) -> None:
-    assert '<script>alert("xss")</script>' in result.output  # the raw text reached us
+    assert '<script>alert("xss")</script>' in printed(result)  # the raw text reached us
     html = render_html(result)
     assert "<script>alert(" not in html
     assert "&lt;script&gt;alert(" in html
 
 
 def _no_privileges_gained(result: GradeResult, tmp_path: Path) -> None:
-    out = result.output
+    out = printed(result)
     assert "SETUID-DENIED" in out and "SETUID-OK" not in out
     assert "PASSWD-DENIED" in out and "PASSWD-WRITTEN" not in out
     assert "SECRET-FILE:" not in out
