@@ -269,7 +269,7 @@ def test_graders_started_together_build_the_image_once(monkeypatch: pytest.Monke
     second.join(30)
     assert builds == [tag]
     assert got == [ImageInfo(tag, "sha256:1", "python:3.11-slim")] * 2
-    assert waiting == [f"waiting for another grader that is building {tag}"]
+    assert waiting == [f"waiting for another grader building {tag}"]
 
 
 # --- the real thing ---------------------------------------------------------

@@ -104,3 +104,18 @@ def test_no_hidden_check_no_mark(exercise: Exercise, events: tuple[list[str], st
     run_checks(GradingContext(only_visible, RecordingTarget(sock), time.monotonic() + 60,
                               before_hidden=lambda: seen.append("MARK")))
     assert seen == ["/a", "/b", "/c"]
+
+
+class InterruptedTarget(RecordingTarget):
+    """Ctrl-C arrives while a check talks to the app."""
+
+    def new_client(self, timeout: float) -> AppClient:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_during_a_check_is_an_interrupt_not_a_grader_bug(
+        exercise: Exercise, tmp_path: Path) -> None:
+    # a batch worker told to stop must cancel the student, never store "a bug in grade"
+    with pytest.raises(KeyboardInterrupt):
+        run_checks(GradingContext(exercise, InterruptedTarget(str(tmp_path / "none.sock")),
+                                  time.monotonic() + 60))

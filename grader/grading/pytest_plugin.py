@@ -134,6 +134,10 @@ def run_checks(context: GradingContext) -> dict[str, CheckOutcome]:
                 os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
             else:
                 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+    if code == pytest.ExitCode.INTERRUPTED:
+        # pytest caught a Ctrl-C (or a batch worker told to stop) mid-check: pass it
+        # on as such, not as a grader bug that a batch would store as the result.
+        raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         # Never turn a broken grader run into a silent zero for the student.
         raise GraderError(f"the checks of {context.exercise.spec_path} could not be run "

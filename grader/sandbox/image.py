@@ -11,7 +11,6 @@ network are trusted, and the build itself runs with no network at all.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -31,6 +30,7 @@ import docker.errors
 from docker.utils import parse_repository_tag
 
 from grader.common.data_files import data_path
+from grader.common.filelock import exclusive
 from grader.errors import ImageBuildError
 from grader.sandbox.container import managed_labels
 
@@ -143,10 +143,8 @@ def ensure_image(
         else:
             _ensure_present(client, chosen, progress)
         target = _probe_python(client, chosen)
-        progress(f"base {chosen}: Python {target.version} on {target.machine}, "
-                 f"glibc {target.glibc}")
-        requirements = (folder / "requirements.txt").read_bytes()
-        wheels = _wheel_cache(requirements, target, env, progress)
+        progress(f"base {chosen}: Python {target.version} {target.machine} glibc {target.glibc}")
+        wheels = _wheel_cache((folder / "requirements.txt").read_bytes(), target, env, progress)
         started = time.monotonic()
         info = _build(client, folder, wheels, tag, chosen, progress, fresh=rebuild)
         progress(f"built {info.tag} ({info.id[:19]}) in {time.monotonic() - started:.0f} s")
@@ -159,27 +157,17 @@ def ensure_image(
 def _build_lock(tag: str, env: Mapping[str, str], progress: Progress) -> Iterator[None]:
     """One build of *tag* at a time among this user's graders on this machine.
 
-    Two builds of one tag at once would each remove intermediate images the
-    other may be using as its cache, and would waste minutes. The lock is a
-    file in the cache folder, so it is released whenever its holder dies.
+    Two at once would remove intermediate images the other may use as cache.
     """
-    folder = cache_root(env, Path.home()) / "locks"
-    path = folder / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', tag)}.lock"
+    path = cache_root(env, Path.home()) / "locks" / f"{tag.replace(':', '_')}.lock"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
     except OSError as e:
         raise ImageBuildError(f"cannot create the build lock {path}: {e.strerror}; set "
                               "GRADE_CACHE_DIR to a folder you may write") from e
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(f"waiting for another grader that is building {tag}")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive(path, lambda: progress(f"waiting for another grader building {tag}")):
         yield
-    finally:
-        os.close(fd)  # also releases the lock
 
 
 # --- pure helpers ---------------------------------------------------------
