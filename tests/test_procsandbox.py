@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.common.filelock import exclusive
 from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
 from grader.sandbox import SandboxFactory, SandboxPlan, open_sandbox
@@ -335,6 +336,7 @@ AS_NOBODY = """
 import json, shutil, sys, tempfile
 from pathlib import Path
 from grader.spec import catalog
+from grader.common.filelock import exclusive
 from grader.grading.run import grade
 from grader.sandbox import open_sandbox
 out = {}
@@ -357,6 +359,14 @@ def test_as_another_user_it_runs_as_that_user(backend: SandboxFactory) -> None:
     paths = [p for p in sys.path if p and os.path.isdir(p)]
     work = Path(tempfile.mkdtemp(prefix="grade-test-nobody-"))
     os.chmod(work, 0o777)
+    # Another test run on this machine plants (and removes) the same files as the same
+    # user: one at a time, or one run's clean-up takes the other's evidence.
+    with exclusive(Path(tempfile.gettempdir()) / "grade-test-nobody.lock", lambda: None):
+        _grade_as_nobody(backend, cases, paths, work)
+
+
+def _grade_as_nobody(backend: SandboxFactory, cases: dict[str, str], paths: list[str],
+                     work: Path) -> None:
     try:
         done = subprocess.run(
             [backend.plan.isolation.python, "-I", "-c",
