@@ -22,6 +22,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from grader.ci import run as ci
+from grader.common.filelock import exclusive
 from grader.grading.compare import Assertion
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
 from grader.grading.status import Status
@@ -259,6 +260,9 @@ class Case:
     submit_as: str | None = None  # the file name the student would have used
     bug: str | None = None  # a known grader bug ...
     bug_at: BugAt = "score"  # ... and the assertion it breaks
+    # plants files in the host's shared folders (where a mode lets it), which its verify
+    # looks for: one such grading at a time on this machine (see shared_folders)
+    plants_shared: bool = False
 
 
 CASES: dict[str, Case] = {
@@ -278,7 +282,7 @@ CASES: dict[str, Case] = {
     "network": Case("ex01", "ex01_network.py", 2, "failed", QUICK,
                     verify=_network_was_unreachable),
     # plants "all passed" result files everywhere, serves a wrong body
-    "forged_results": Case("ex01", "ex01_forged_results.py", 2, "failed", QUICK,
+    "forged_results": Case("ex01", "ex01_forged_results.py", 2, "failed", QUICK, plants_shared=True,
                            verify=_forged_files_stayed_inside),
     # patches pytest/unittest/__import__ in the sandbox; the checks run on the host
     "patch_pytest": Case("ex01", "ex01_patch_pytest.py", 2, "failed", QUICK,
@@ -342,6 +346,23 @@ def known_bug(reason: str) -> Iterator[None]:
     except AssertionError as e:
         pytest.xfail(f"known grader bug: {reason}: {e}")
     pytest.fail(f"the known grader bug no longer reproduces ({reason}); drop `bug` from the case")
+
+
+SHARED_FOLDERS_LOCK = Path(tempfile.gettempdir()) / "grade-test-shared-folders.lock"
+
+
+@contextmanager
+def shared_folders(case: Case | None = None) -> Iterator[None]:
+    """Hold the machine-wide lock for gradings that plant files in /tmp and the like.
+
+    Test runs side by side (other engineers', CI jobs on one runner) would see
+    each other's planted files, or remove them in their clean-up.
+    """
+    if case is not None and not case.plants_shared:
+        yield
+        return
+    with exclusive(SHARED_FOLDERS_LOCK, lambda: None):
+        yield
 
 
 def processes_with(marker: str) -> list[int]:

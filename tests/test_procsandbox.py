@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from grader.common.filelock import exclusive
 from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
 from grader.sandbox import SandboxFactory, SandboxPlan, open_sandbox
@@ -40,6 +39,7 @@ from .helpers import (
     Case,
     known_bug,
     printed,
+    shared_folders,
 )
 
 IS_ROOT = os.geteuid() == 0
@@ -179,6 +179,12 @@ def test_hostile_submission_as_root_without_namespaces(
 def _grade_case(name: str, made: list[ProcessSandbox], factory: Recording,
                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Grade one hostile case; assert its honest grade, the clean-up and the verdict."""
+    with shared_folders(CASES[name]):
+        _grade_case_now(name, made, factory, tmp_path, monkeypatch)
+
+
+def _grade_case_now(name: str, made: list[ProcessSandbox], factory: Recording,
+                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = CASES[name]
     exercise = _faster(catalog.find(case.exercise, EXERCISES), **FAST.get(name, {}))
     monkeypatch.setenv("GRADE_HOSTILE_CANARY", f"canary-{os.getpid()}-{time.time_ns()}")
@@ -336,7 +342,6 @@ AS_NOBODY = """
 import json, shutil, sys, tempfile
 from pathlib import Path
 from grader.spec import catalog
-from grader.common.filelock import exclusive
 from grader.grading.run import grade
 from grader.sandbox import open_sandbox
 out = {}
@@ -359,9 +364,8 @@ def test_as_another_user_it_runs_as_that_user(backend: SandboxFactory) -> None:
     paths = [p for p in sys.path if p and os.path.isdir(p)]
     work = Path(tempfile.mkdtemp(prefix="grade-test-nobody-"))
     os.chmod(work, 0o777)
-    # Another test run on this machine plants (and removes) the same files as the same
-    # user: one at a time, or one run's clean-up takes the other's evidence.
-    with exclusive(Path(tempfile.gettempdir()) / "grade-test-nobody.lock", lambda: None):
+    # It plants /tmp/results.json (as nobody, like another run of this test would).
+    with shared_folders():
         _grade_as_nobody(backend, cases, paths, work)
 
 
