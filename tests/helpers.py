@@ -22,14 +22,19 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import grader
+from grader.ci import run as ci
+from grader.common.filelock import exclusive
 from grader.grading import evaluator_ops
 from grader.grading.compare import Assertion
 from grader.grading.run import HOST_MARGIN
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
 from grader.grading.status import Status
+from grader.reports import github, gradebook, junit
+from grader.reports import html as report
 from grader.reports.html import render_html, write_report
 from grader.reports.terminal import summary
 from grader.reports.verdict import ExerciseVerdict
+from grader.spec.pinned import SpecSource
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = ROOT / "exercises"
@@ -93,6 +98,26 @@ def make_verdict(checks: tuple[CheckResult, ...], status: Status = "failed",
     return ExerciseVerdict(result, "greet/", False, top if required is None else required)
 
 
+def student_outputs(result: GradeResult, folder: Path) -> dict[str, str]:
+    """*result* as every output a student reads renders it (files written under *folder*)."""
+    report.write_report(result, folder / "submit", "report")
+    verdict = ExerciseVerdict(result, "repo/", False, result.max_score)
+    gradebook.save(folder / "batch", result, "alice", "alice", "cd" * 32, "sha256:img", None,
+                   report.environment())
+    student = gradebook.student_dir(folder / "batch", "alice")
+    return {
+        "terminal summary": summary(result),
+        "ci summary": ci.summary([verdict], SpecSource()),
+        "junit": junit.to_xml([verdict]),
+        "github job summary": github.job_summary([verdict], "the installed grade package"),
+        "html report": (folder / "submit" / "report.html").read_text(encoding="utf-8"),
+        "report json": (folder / "submit" / "report.json").read_text(encoding="utf-8"),
+        "batch html report": (student / gradebook.REPORT_FILE).read_text(encoding="utf-8"),
+        "gradescope results.json": (student / gradebook.GRADESCOPE_FILE).read_text(
+            encoding="utf-8"),
+    }
+
+
 SAMPLE_CHECKS = (
     make_check("greets Alice", "failed", 0, 2, f"body: expected {VISIBLE!r}, got 'Hi'",
                hint="Use a variable part"),
@@ -118,11 +143,19 @@ BugAt = Literal["score", "verify", "durations"]
 ANY = "*"
 
 
-# Case-specific checks, run after the common ones.
+# Case-specific checks, run after the common ones. They ask what the app did, so they
+# read all it printed: the part a student sees and the part printed while hidden
+# checks ran (where the cut falls depends on when Docker's log copier caught up).
+
+
+def printed(result: GradeResult) -> str:
+    """Everything the app printed, as an instructor sees it."""
+    return result.output + result.hidden_output
+
 
 
 def _bomb_hit_the_pids_limit(result: GradeResult, tmp_path: Path) -> None:
-    forks = int(result.output.split("the first process forked ", 1)[1].split()[0])
+    forks = int(printed(result).split("the first process forked ", 1)[1].split()[0])
     assert 0 < forks < 64
 
 
@@ -132,17 +165,17 @@ def _bounded_output(result: GradeResult, tmp_path: Path) -> None:
 
 
 def _network_was_unreachable(result: GradeResult, tmp_path: Path) -> None:
-    assert "TCP to 1.1.1.1:53 failed" in result.output
-    assert "DNS lookup of pypi.org failed" in result.output
-    assert "worked" not in result.output
+    assert "TCP to 1.1.1.1:53 failed" in printed(result)
+    assert "DNS lookup of pypi.org failed" in printed(result)
+    assert "worked" not in printed(result)
 
 
 def _forged_files_stayed_inside(result: GradeResult, tmp_path: Path) -> None:
     # The sandbox's own tmpfs takes the files; nothing that reaches the host does.
     for shared in ("/grade", "/submission", "/opt/grade", "/results.json"):
-        assert f"WROTE:{shared}" not in result.output
-    assert "CHMOD-OK" not in result.output
-    assert "CHMOD-DENIED:/grade" in result.output
+        assert f"WROTE:{shared}" not in printed(result)
+    assert "CHMOD-OK" not in printed(result)
+    assert "CHMOD-DENIED:/grade" in printed(result)
     host_places = [Path.cwd(), Path(tempfile.gettempdir()), Path.home(), tmp_path]
     planted = [p / n for p in host_places for n in FORGED_NAMES
                if (p / n).is_file() and FORGED_MARKER.encode() in (p / n).read_bytes()]
@@ -150,12 +183,12 @@ def _forged_files_stayed_inside(result: GradeResult, tmp_path: Path) -> None:
 
 
 def _pytest_was_not_reachable(result: GradeResult, tmp_path: Path) -> None:
-    assert "pytest is not importable here" in result.output
+    assert "pytest is not importable here" in printed(result)
 
 
 def _daemon_died_with_the_container(result: GradeResult, tmp_path: Path) -> None:
-    assert "DAEMON-STARTED" in result.output  # it really ran
-    assert "DAEMON-BIND-DENIED /grade/evil.sock" in result.output
+    assert "DAEMON-STARTED" in printed(result)  # it really ran
+    assert "DAEMON-BIND-DENIED /grade/evil.sock" in printed(result)
     deadline = time.monotonic() + 3.0
     while (alive := processes_with(DAEMON_MARKER)) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -163,21 +196,21 @@ def _daemon_died_with_the_container(result: GradeResult, tmp_path: Path) -> None
 
 
 def _specs_were_not_found(result: GradeResult, tmp_path: Path) -> None:
-    assert "FOUND:" not in result.output
-    assert "NOTHING-FOUND" in result.output
-    scanned = int(result.output.split("SCANNED: ", 1)[1].split()[0])
+    assert "FOUND:" not in printed(result)
+    assert "NOTHING-FOUND" in printed(result)
+    scanned = int(printed(result).split("SCANNED: ", 1)[1].split()[0])
     assert scanned > 1000, "the search did not really walk the file system"
 
 
 def _report_escapes_script(result: GradeResult, tmp_path: Path) -> None:
-    assert '<script>alert("xss")</script>' in result.output  # the raw text reached us
+    assert '<script>alert("xss")</script>' in printed(result)  # the raw text reached us
     html = render_html(result)
     assert "<script>alert(" not in html
     assert "&lt;script&gt;alert(" in html
 
 
 def _no_privileges_gained(result: GradeResult, tmp_path: Path) -> None:
-    out = result.output
+    out = printed(result)
     assert "SETUID-DENIED" in out and "SETUID-OK" not in out
     assert "PASSWD-DENIED" in out and "PASSWD-WRITTEN" not in out
     assert "SECRET-FILE:" not in out
@@ -204,6 +237,26 @@ def _summary_is_plain_text(result: GradeResult, tmp_path: Path) -> None:
     controls = sorted({repr(ch) for ch in text if ch != "\n" and (ord(ch) < 32 or ch == "\x7f")})
     assert not controls, f"`grade submit` would print control characters {controls}"
 
+
+def _hidden_inputs_stay_hidden(secrets: tuple[str, ...], first_hidden: str, last_visible: str
+                               ) -> Verify:
+    """The app printed every request: no student output shows a hidden check's request."""
+
+    def verify(result: GradeResult, tmp_path: Path) -> None:
+        for name, text in student_outputs(result, tmp_path / "outputs").items():
+            leaked = [s for s in secrets if s in text]
+            assert not leaked, f"the {name} shows hidden inputs {leaked}"
+        # What it printed before them is shown: this line, printed at import, had the
+        # load and every visible check (4 or more requests) to reach the host.
+        assert "LOG-STARTED" in result.output
+        assert first_hidden in result.hidden_output  # instructors keep the rest
+        assert first_hidden not in result.output
+        # Hidden checks ran last: the spec's last visible request came before the first
+        # hidden one (the cut may fall before a visible line still on its way, never after).
+        everything = printed(result)
+        assert everything.index(last_visible) < everything.index(first_hidden)
+
+    return verify
 
 
 def _writes_small_clean_reports(result: GradeResult, tmp_path: Path) -> None:
@@ -292,6 +345,9 @@ class Case:
     submit_as: str | None = None  # the file name the student would have used
     bug: str | None = None  # a known grader bug ...
     bug_at: BugAt = "score"  # ... and the assertion it breaks
+    # plants files in the host's shared folders (where a mode lets it), which its verify
+    # looks for: one such grading at a time on this machine (see shared_folders)
+    plants_shared: bool = False
 
 
 CASES: dict[str, Case] = {
@@ -311,7 +367,7 @@ CASES: dict[str, Case] = {
     "network": Case("ex01", "ex01_network.py", 2, "failed", QUICK,
                     verify=_network_was_unreachable),
     # plants "all passed" result files everywhere, serves a wrong body
-    "forged_results": Case("ex01", "ex01_forged_results.py", 2, "failed", QUICK,
+    "forged_results": Case("ex01", "ex01_forged_results.py", 2, "failed", QUICK, plants_shared=True,
                            verify=_forged_files_stayed_inside),
     # patches pytest/unittest/__import__ in the sandbox; the checks run on the host
     "patch_pytest": Case("ex01", "ex01_patch_pytest.py", 2, "failed", QUICK,
@@ -455,6 +511,19 @@ CASES: dict[str, Case] = {
     "slow_cookies": Case("ex01", "ex01_slow_cookies.py", 5, "passed", QUICK),
     "json_deep": Case(str(HOSTILE_EXERCISES / "json-deep"), "json_deep.py", 1, "failed", QUICK,
                       verify=_json_check_failed_honestly),
+    # -- issue 9: one visibility rule for hidden checks --
+    # a correct app that prints every request (stdout and stderr): full marks, and the
+    # hidden names (/greet/Bob, ...) reach no student output; the spec's last check is
+    # visible (/greet/) and ran before the hidden one
+    "logs_requests": Case("ex02", "ex02_logs_requests.py", 7, "passed", QUICK,
+                          verify=_hidden_inputs_stay_hidden(
+                              ("/greet/Bob", "Grace", "ukasz", "/greet/x?"),
+                              "LOG GET /greet/Bob?", "LOG GET /greet/?")),
+    # logs every form it gets; knows only alice, so the hidden login of bob fails (12 - 1);
+    # username=bob&password=builder reach no student output
+    "logs_form": Case("ex06", "ex06_logs_form.py", 11, "failed", QUICK,
+                      verify=_hidden_inputs_stay_hidden(
+                          ("bob", "builder"), "'username': 'bob'", "LOG GET /logout?")),
 }
 
 
@@ -466,6 +535,23 @@ def known_bug(reason: str) -> Iterator[None]:
     except AssertionError as e:
         pytest.xfail(f"known grader bug: {reason}: {e}")
     pytest.fail(f"the known grader bug no longer reproduces ({reason}); drop `bug` from the case")
+
+
+SHARED_FOLDERS_LOCK = Path(tempfile.gettempdir()) / "grade-test-shared-folders.lock"
+
+
+@contextmanager
+def shared_folders(case: Case | None = None) -> Iterator[None]:
+    """Hold the machine-wide lock for gradings that plant files in /tmp and the like.
+
+    Test runs side by side (other engineers', CI jobs on one runner) would see
+    each other's planted files, or remove them in their clean-up.
+    """
+    if case is not None and not case.plants_shared:
+        yield
+        return
+    with exclusive(SHARED_FOLDERS_LOCK, lambda: None):
+        yield
 
 
 def processes_with(marker: str) -> list[int]:

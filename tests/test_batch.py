@@ -278,16 +278,47 @@ def test_spec_change_reports_whose_score_changed(course: Course, tmp_path: Path)
 # -- interruptions -----------------------------------------------------------------------
 
 
+def _descendants(pid: int) -> set[int]:
+    """The processes *pid* started, and theirs (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path("/proc", entry, "stat").read_text(encoding="utf-8")
+        except OSError:
+            continue  # gone
+        parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        at = todo.pop()
+        children = {child for child, parent in parents.items() if parent == at}
+        todo += children - found
+        found |= children
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path("/proc", str(pid), "stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.docker
 def test_resume_after_the_grader_is_killed(course: Course, tmp_path: Path) -> None:
     cls = write_class(tmp_path / "class", {f"s{i}.py": slow(1.0, i) for i in range(6)})
     out = tmp_path / "out"
     proc = start_batch(course, cls, out)
+    workers: set[int] = set()
     try:
         wait_for(lambda: len(stored(out)) >= 2, 60, "two results")
+        workers = _descendants(proc.pid)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
+    # Orphaned workers stop on their own (a grading in progress is cancelled, not
+    # stored); what is stored is known only once they are gone.
+    wait_for(lambda: not any(map(_running, workers)), 30, "the orphaned workers to stop")
     finished = stored(out)
     assert 2 <= len(finished) < 6, "the batch was not killed mid-way"
     for path in out.rglob("*.json"):  # nothing half-written

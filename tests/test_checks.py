@@ -696,7 +696,7 @@ def test_the_check_timeout_bounds_a_slow_request(tmp_path: Path, target: FakeTar
     start = time.monotonic()
     out = run(check, target)
     assert (out.status, out.message) == ("timeout", "no answer within 0.3 s (an endless loop?)")
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 5.0  # /slow answers after 10 s
 
 
 def test_the_submission_deadline_bounds_a_slow_request(tmp_path: Path,
@@ -705,7 +705,7 @@ def test_the_submission_deadline_bounds_a_slow_request(tmp_path: Path,
     start = time.monotonic()
     out = run_check(check, target, time.monotonic() + 0.3)
     assert out.status == "timeout"
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 5.0  # /slow answers after 10 s
 
 
 def test_an_app_that_is_gone_fails_the_check(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ import pytest
 
 from grader.grading.run import grade
 from grader.grading.scoring import GradeResult
-from grader.sandbox import SandboxFactory
+from grader.sandbox import ImageRef, SandboxFactory
+from grader.sandbox.container import MANAGED_LABEL, OWNER_LABEL
 from grader.spec.exercise import load_exercise
 
 from .helpers import EXERCISES, ROOT, SUBMISSIONS
@@ -170,3 +171,36 @@ def test_a_spec_named_by_a_relative_path(docker_client: docker.DockerClient,
     exercise = load_exercise(Path("exercises/ex01/exercise.yaml"))
     result = grade(exercise, Path("exercises/ex01/solution.py"), docker_sandboxes)
     assert result.status == "passed"
+
+
+def _dead_pid() -> int:
+    """A pid that just ended (the sweep takes its containers for a dead grader's)."""
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return done.pid
+
+
+def test_graders_on_one_engine_do_not_disturb_each_other(
+        docker_client: docker.DockerClient, sandbox_image: ImageRef, tmp_path: Path) -> None:
+    """Six `grade submit` at once, each sweeping the same orphans as it starts."""
+    orphans = [docker_client.containers.create(
+        sandbox_image.tag, command=["true"], network_mode="none",
+        labels={MANAGED_LABEL: "1", OWNER_LABEL: f"{socket.gethostname()}:{_dead_pid()}"})
+        for _ in range(24)]
+    subs = {"ex01": EXERCISES / "ex01" / "solution.py",
+            "ex02": EXERCISES / "ex02" / "starter.py"}
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "submit", ex, str(subs[ex]), "--report-dir",
+         str(tmp_path / "reports")],  # one folder for all: same report names, too
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for ex in ["ex01", "ex02"] * 3]
+    outcomes = [(p.args[4], *p.communicate(timeout=300), p.returncode) for p in procs]
+    for ex, out, err, code in outcomes:
+        shown = f"{ex}: exit {code}\n{out}\n{err}"
+        assert "Traceback" not in out + err, shown
+        assert (code, "5/5 points (passed)" in out) == ((0, True) if ex == "ex01" else (1, False)
+                                                         ), shown
+        assert " points (" in out, shown
+    left = {str(c.id) for c in docker_client.containers.list(
+        all=True, filters={"label": MANAGED_LABEL})}
+    assert not left & {str(c.id) for c in orphans}, "an orphan survived every sweep"

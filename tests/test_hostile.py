@@ -19,7 +19,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 import docker
@@ -41,6 +41,7 @@ from .helpers import (
     Case,
     known_bug,
     processes_with,
+    shared_folders,
 )
 
 # -- helpers ------------------------------------------------------------------------------
@@ -74,8 +75,12 @@ def test_hostile_submission_gets_its_honest_grade(
     docker_client: docker.DockerClient,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     case = CASES[name]
+    held = ExitStack()
+    request.addfinalizer(held.close)
+    held.enter_context(shared_folders(case))
     exercise = catalog.find(case.exercise, EXERCISES)
     monkeypatch.setenv("GRADE_HOSTILE_CANARY", f"canary-{os.getpid()}-{time.time_ns()}")
     assert not processes_with(DAEMON_MARKER), "a daemon from an earlier run is still alive"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 
 from grader.common.data_files import data_path
 from grader.errors import ImageBuildError
+from grader.sandbox import image as image_module
 from grader.sandbox.image import (
     DEFAULT_MIRROR,
     SANDBOX_FILES,
@@ -225,6 +228,48 @@ def test_no_registry_and_no_debootstrap_says_what_to_do(monkeypatch: pytest.Monk
         assert advice in str(caught.value)
     assert "pull python:3.11-slim" in client.images.asked
     assert any("grade-base:bookworm" in message for message in messages)
+
+
+def test_graders_started_together_build_the_image_once(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    """Two ensure_image at once on a machine without the image: one builds, one waits."""
+    monkeypatch.delenv("GRADE_BASE_IMAGE", raising=False)
+    monkeypatch.setenv("GRADE_CACHE_DIR", str(tmp_path / "cache"))
+    tag = image_tag()
+    client: Any = FakeClient(FakeImages({}))
+    builds: list[str] = []
+    building, release = threading.Event(), threading.Event()
+
+    def fake_build(client: Any, folder: Path, wheels: Path, tag: str, base: str,
+                   progress: Any, *, fresh: bool) -> ImageInfo:
+        builds.append(tag)
+        building.set()
+        assert release.wait(30)
+        client.images.present[tag] = FakeImage(f"sha256:{len(builds)}", {
+            "grade.sandbox.base": base})
+        return ImageInfo(tag, f"sha256:{len(builds)}", base)
+
+    monkeypatch.setattr(image_module, "_default_base", lambda *a: "python:3.11-slim")
+    monkeypatch.setattr(image_module, "_ensure_present", lambda *a: None)
+    monkeypatch.setattr(image_module, "_probe_python", lambda *a: X86)
+    monkeypatch.setattr(image_module, "_wheel_cache", lambda *a: tmp_path)
+    monkeypatch.setattr(image_module, "_build", fake_build)
+    got: list[ImageInfo] = []
+    waiting: list[str] = []
+    first = threading.Thread(target=lambda: got.append(ensure_image(client, print)))
+    first.start()
+    assert building.wait(30)  # the first grader is building now
+    second = threading.Thread(target=lambda: got.append(ensure_image(client, waiting.append)))
+    second.start()
+    end = time.monotonic() + 30
+    while not waiting and len(builds) < 2 and time.monotonic() < end:
+        time.sleep(0.01)  # until the second waits (it says so first) or builds too
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert builds == [tag]
+    assert got == [ImageInfo(tag, "sha256:1", "python:3.11-slim")] * 2
+    assert waiting == [f"waiting for another grader building {tag}"]
 
 
 # --- the real thing ---------------------------------------------------------

@@ -30,7 +30,17 @@ from grader.sandbox.process import ProcessSandbox
 from grader.spec import catalog
 from grader.spec.exercise import Exercise, Limits
 
-from .helpers import CASES, DAEMON_MARKER, EXERCISES, HOSTILE, ROOT, Case, known_bug
+from .helpers import (
+    CASES,
+    DAEMON_MARKER,
+    EXERCISES,
+    HOSTILE,
+    ROOT,
+    Case,
+    known_bug,
+    printed,
+    shared_folders,
+)
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="measures the root mode (uid per sandbox)")
@@ -39,7 +49,7 @@ Verify = Callable[[GradeResult, Path], None]
 
 
 def _privileges_stay_dropped(result: GradeResult, tmp_path: Path) -> None:
-    out = result.output
+    out = printed(result)
     assert "SETUID-DENIED" in out and "SETUID-OK" not in out
     assert "PASSWD-DENIED" in out and "SECRET-FILE:" not in out
     uid = int(out.split("IDS: uid=", 1)[1].split()[0])
@@ -169,6 +179,12 @@ def test_hostile_submission_as_root_without_namespaces(
 def _grade_case(name: str, made: list[ProcessSandbox], factory: Recording,
                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Grade one hostile case; assert its honest grade, the clean-up and the verdict."""
+    with shared_folders(CASES[name]):
+        _grade_case_now(name, made, factory, tmp_path, monkeypatch)
+
+
+def _grade_case_now(name: str, made: list[ProcessSandbox], factory: Recording,
+                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = CASES[name]
     exercise = _faster(catalog.find(case.exercise, EXERCISES), **FAST.get(name, {}))
     monkeypatch.setenv("GRADE_HOSTILE_CANARY", f"canary-{os.getpid()}-{time.time_ns()}")
@@ -251,7 +267,7 @@ def test_shared_folders_stay_read_only_and_private_files_unreadable(
         result = grade(catalog.find("ex01", EXERCISES), app, factory)
     finally:
         shutil.rmtree(private)
-    out = result.output
+    out = printed(result)
     for label in ("sock", "submission", "site", "chmod-sock", "private"):
         assert f"{label}: DENIED" in out, out
     assert ("tmp: DENIED" in out) == backend.plan.isolation.mounts, out
@@ -274,7 +290,7 @@ def test_world_readable_specs_are_readable(
                    f"open({str(spec)!r}).read() else 'NOT-FOUND', flush=True)\n"
                    "app = Flask(__name__)\n", encoding="utf-8")
     result = grade(catalog.find("ex01", EXERCISES), app, factory)
-    assert "HIDDEN" in result.output
+    assert "HIDDEN" in printed(result)
 
 
 @needs_root
@@ -335,7 +351,8 @@ with open_sandbox("process") as backend:
         folder = Path(tempfile.mkdtemp())
         shutil.copyfile(Path(sys.argv[2]) / file, folder / "app.py")
         r = grade(catalog.find("ex01", Path(sys.argv[3])), folder / "app.py", backend)
-        out[name] = {"score": r.score, "status": r.status, "output": r.output[:4000]}
+        printed = r.output + r.hidden_output
+        out[name] = {"score": r.score, "status": r.status, "output": printed[:4000]}
 print(json.dumps(out))
 """
 
@@ -347,6 +364,13 @@ def test_as_another_user_it_runs_as_that_user(backend: SandboxFactory) -> None:
     paths = [p for p in sys.path if p and os.path.isdir(p)]
     work = Path(tempfile.mkdtemp(prefix="grade-test-nobody-"))
     os.chmod(work, 0o777)
+    # It plants /tmp/results.json (as nobody, like another run of this test would).
+    with shared_folders():
+        _grade_as_nobody(backend, cases, paths, work)
+
+
+def _grade_as_nobody(backend: SandboxFactory, cases: dict[str, str], paths: list[str],
+                     work: Path) -> None:
     try:
         done = subprocess.run(
             [backend.plan.isolation.python, "-I", "-c",

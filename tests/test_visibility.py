@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from grader.ci import run as ci
 from grader.grading.compare import Assertion
+from grader.grading.run import grade
 from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult, Timings
-from grader.reports import github, gradebook, junit, terminal
 from grader.reports import html as report
-from grader.reports.verdict import ExerciseVerdict
 from grader.reports.visibility import check_for_student, for_student, gradescope_visibility
-from grader.spec.pinned import SpecSource
+from grader.sandbox import SandboxFactory
+from grader.spec.exercise import load_exercise
+
+from .helpers import student_outputs
 
 HIDDEN = "greets any name"
 HINT = "Think of names other than Alice and Bob"
@@ -27,6 +28,9 @@ EXPECTED = "secretexpected7f3a"
 ACTUAL = "secretactual91c2"
 MESSAGE = f"body: expected {EXPECTED!r}, got {ACTUAL!r}"
 VISIBLE_EXPECTED = "Hello, Alice"
+# What the app printed before the first hidden check, and while the hidden ones ran.
+PRINTED_BEFORE = "GET /greet/Alice visible7e1d"
+PRINTED_WHILE_HIDDEN = "GET /greet/Bob secretprinted4b8e"
 
 
 def make_result() -> GradeResult:
@@ -44,30 +48,14 @@ def make_result() -> GradeResult:
     return GradeResult(
         exercise="ex02", title="Greet route", status="failed", score=1, max_score=5,
         checks=(visible, hidden, passed), submission="/repo/greet", spec_sha256="ab" * 32,
-        image="img:1", timings=Timings(1.0, 0.5, 0.5), graded_at="2026-01-01T00:00:00+00:00")
+        image="img:1", timings=Timings(1.0, 0.5, 0.5), graded_at="2026-01-01T00:00:00+00:00",
+        output=PRINTED_BEFORE, hidden_output=PRINTED_WHILE_HIDDEN)
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The one result, rendered by every output a student reads."""
-    tmp = tmp_path_factory.mktemp("outputs")
-    result = make_result()
-    report.write_report(result, tmp / "submit", "ex02-greet")
-    verdict = ExerciseVerdict(result, "greet/", False, 5)
-    gradebook.save(tmp / "batch", result, "alice", "alice", "cd" * 32, "sha256:img", None,
-                   report.environment())
-    student = gradebook.student_dir(tmp / "batch", "alice")
-    return {
-        "terminal summary": terminal.summary(result),
-        "ci summary": ci.summary([verdict], SpecSource()),
-        "junit": junit.to_xml([verdict]),
-        "github job summary": github.job_summary([verdict], "the installed grade package"),
-        "html report": (tmp / "submit" / "ex02-greet.html").read_text(encoding="utf-8"),
-        "report json": (tmp / "submit" / "ex02-greet.json").read_text(encoding="utf-8"),
-        "batch html report": (student / gradebook.REPORT_FILE).read_text(encoding="utf-8"),
-        "gradescope results.json": (student / gradebook.GRADESCOPE_FILE).read_text(
-            encoding="utf-8"),
-    }
+    return student_outputs(make_result(), tmp_path_factory.mktemp("outputs"))
 
 
 OUTPUTS = ("terminal summary", "ci summary", "junit", "github job summary", "html report",
@@ -88,6 +76,15 @@ def test_no_output_shows_the_hidden_checks_expectation_or_response(
     text = outputs[name]
     assert EXPECTED not in text and ACTUAL not in text
     assert VISIBLE_EXPECTED in text  # while the visible check says what it expected
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_no_output_shows_what_the_app_printed_while_hidden_checks_ran(
+        outputs: dict[str, str], name: str) -> None:
+    assert PRINTED_WHILE_HIDDEN not in outputs[name]
+    if "html" in name:  # the page shows the app's output: the part before the cut
+        assert PRINTED_BEFORE in outputs[name]
+        assert "What it printed while the hidden checks ran is not shown" in outputs[name]
 
 
 def test_outputs_agree_on_the_hidden_check(outputs: dict[str, str]) -> None:
@@ -127,6 +124,7 @@ def test_visible_checks_are_left_alone_and_the_view_is_stable() -> None:
     view = for_student(result)
     assert view.checks[0] is result.checks[0] and view.checks[2] is result.checks[2]
     assert for_student(view) == view
+    assert (view.output, view.hidden_output) == (PRINTED_BEFORE, "")
     assert (view.score, view.status, view.max_score) == (result.score, result.status,
                                                           result.max_score)
 
@@ -139,3 +137,48 @@ def test_write_report_returns_what_it_wrote(tmp_path: Path) -> None:
     written = report.write_report(make_result(), tmp_path, "r")
     assert written.checks[1].message == HIDDEN_MESSAGE
     assert written.report == str((tmp_path / "r.html").resolve())
+
+
+# -- for real: hidden checks run last, so no visible response can echo them -------------------
+
+ECHO_SPEC = """\
+id: echo
+title: Echo
+checks:
+  - {name: first, points: 1, request: {path: /first}, expect: {body: first}}
+  - {name: secret, points: 1, hidden: true, request: {path: /hidden-7d1f}, expect: {status: 200}}
+  - {name: echo, points: 1, request: {path: /seen}, expect: {body: nothing}}
+"""
+
+# An app whose answers list every request it got before: a visible check after a
+# hidden one in the spec would show the hidden request in its (visible) body.
+ECHO_APP = """\
+from flask import Flask, request
+
+app = Flask(__name__)
+SEEN = []
+
+
+@app.route("/<name>")
+def any_path(name):
+    answer = "first" if name == "first" else "seen: " + " ".join(SEEN)
+    SEEN.append(request.path)
+    return answer
+"""
+
+
+@pytest.mark.docker
+def test_a_later_visible_check_cannot_echo_a_hidden_request(
+        docker_sandboxes: SandboxFactory, no_leftover_containers: None, tmp_path: Path) -> None:
+    (tmp_path / "spec").mkdir()
+    spec = tmp_path / "spec" / "exercise.yaml"
+    spec.write_text(ECHO_SPEC, encoding="utf-8")
+    app = tmp_path / "app.py"
+    app.write_text(ECHO_APP, encoding="utf-8")
+    result = grade(load_exercise(spec), app, docker_sandboxes)
+    echo = next(c for c in result.checks if c.name == "echo")
+    assert (echo.status, result.score) == ("failed", 2)
+    assert echo.assertions[0].actual == "seen: /first"  # the visible body, as it was
+    for name, text in student_outputs(result, tmp_path / "outputs").items():
+        assert "hidden-7d1f" not in text, f"the {name} shows the hidden request"
+    assert [c.name for c in result.checks] == ["first", "secret", "echo"]  # spec order

@@ -3,13 +3,18 @@
 pytest collects the spec file through ``pytest_collect_file``; each check is
 an Item whose ``runtest`` runs it against the sandbox. The grading context
 (exercise, target, deadline, outcomes) lives in ``config.stash``.
+
+Hidden checks run after every visible one (:func:`run_order`), and the
+sandbox is told before the first of them (``GradingContext.before_hidden``):
+so neither a visible check's response nor the app output a student sees can
+carry a hidden check's request.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,15 @@ class GradingContext:
     deadline: float
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     evaluator: Evaluator = field(default_factory=shared)  # the host's work on the app's data
+    # Called once, right before the first hidden check runs (Sandbox.mark_hidden).
+    before_hidden: Callable[[], None] = lambda: None
+    hidden_started: bool = False
+
+
+def run_order(checks: Sequence[Check]) -> tuple[Check, ...]:
+    """The order checks run in: the visible ones, then the hidden ones, each in spec order."""
+    return (tuple(c for c in checks if not c.hidden)
+            + tuple(c for c in checks if c.hidden))
 
 
 CONTEXT = pytest.StashKey[GradingContext]()
@@ -76,7 +90,7 @@ class SpecPlugin:
 
 class SpecFile(pytest.File):
     def collect(self) -> Iterator[CheckItem]:
-        for check in self.config.stash[CONTEXT].exercise.checks:
+        for check in run_order(self.config.stash[CONTEXT].exercise.checks):
             yield CheckItem.from_parent(self, name=check.name, check=check)
 
 
@@ -87,6 +101,9 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         context = self.config.stash[CONTEXT]
+        if self.check.hidden and not context.hidden_started:
+            context.hidden_started = True
+            context.before_hidden()
         outcome = run_check(self.check, context.target, context.deadline, context.evaluator)
         context.outcomes[self.check.id] = outcome
         if outcome.status != "passed":
@@ -120,6 +137,10 @@ def run_checks(context: GradingContext) -> dict[str, CheckOutcome]:
                 os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
             else:
                 os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+    if code == pytest.ExitCode.INTERRUPTED:
+        # pytest caught a Ctrl-C (or a batch worker told to stop) mid-check: pass it
+        # on as such, not as a grader bug that a batch would store as the result.
+        raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         # Never turn a broken grader run into a silent zero for the student.
         raise GraderError(f"the checks of {context.exercise.spec_path} could not be run "

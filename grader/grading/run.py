@@ -173,7 +173,8 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     from grader.grading.pytest_plugin import GradingContext, run_checks
 
                     target = SandboxTarget(box, work, exercise, staged, evaluator, deadline)
-                    context = GradingContext(exercise, target, deadline, evaluator=evaluator)
+                    context = GradingContext(exercise, target, deadline, evaluator=evaluator,
+                                             before_hidden=box.mark_hidden)
                     outcomes = run_checks(context)
                     results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
                                     else not_run(c, "error", "not run")
@@ -202,6 +203,7 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         problem=problem,
         output=run.output,
         output_truncated=run.output_truncated,
+        hidden_output=run.hidden_output,
         timings=Timings(round(time.monotonic() - started, 3), round(startup, 3),
                         round(checks_time, 3)),
         graded_at=_now(),

@@ -88,11 +88,14 @@ class GradeResult:
     spec_sha256: str
     image: str
     problem: Problem | None = None
-    output: str = ""
+    output: str = ""  # what the app printed before the first hidden check: a student's
     output_truncated: bool = False
     timings: Timings = field(default_factory=Timings)
     graded_at: str = ""
     report: str | None = None
+    # What the app printed from the first hidden check on: instructors' only
+    # (reports/visibility.py drops it from every student's view).
+    hidden_output: str = ""
 
     def __post_init__(self) -> None:
         # The app's output is capped by the sandbox in bytes; this also holds for

@@ -8,6 +8,11 @@ expectations. For a student, a hidden check shows
 
 and never its request, its assertions (the expected or the actual values), the
 response, or its message: that becomes one fixed sentence, HIDDEN_MESSAGE.
+Nor anything the app printed while hidden checks ran: they run after every
+visible check (grading/pytest_plugin.py), the sandbox cuts its output where the
+first one started, and a student sees only the part before the cut
+(``GradeResult.output``; the rest, ``hidden_output``, is instructors' only).
+docs/spec-language.md has the whole rule as one table.
 
 Every output a student reads renders :func:`for_student`'s view: the terminal
 and CI summaries, JUnit XML, the GitHub job summary and annotations, the HTML
@@ -45,8 +50,12 @@ def check_for_student(check: CheckResult) -> CheckResult:
 
 
 def for_student(result: GradeResult) -> GradeResult:
-    """*result* with every hidden check redacted; applying it twice changes nothing."""
-    return replace(result, checks=tuple(check_for_student(c) for c in result.checks))
+    """*result* with every hidden check redacted and no output printed while they ran.
+
+    Applying it twice changes nothing.
+    """
+    return replace(result, checks=tuple(check_for_student(c) for c in result.checks),
+                   hidden_output="")
 
 
 def gradescope_visibility(check: CheckResult) -> GradescopeVisibility:

@@ -9,7 +9,9 @@ Life cycle of a sandbox (docs/architecture.md draws it):
              and connects the :class:`AgentClient`
     load     grading asks the agent to import the submission (``agent.load``)
     check    the host talks HTTP to ``app_socket`` and asks the agent typed
-             questions; every answer is untrusted data
+             questions; every answer is untrusted data. Before the first hidden
+             check, grading calls :meth:`Sandbox.mark_hidden`: what the sandbox
+             prints from then on is for instructors only
     remove   ``close()`` kills everything the sandbox started, keeps its capped
              output in :attr:`Sandbox.run`, and removes its files; always, in
              ``__exit__``, also on errors and Ctrl-C
@@ -38,12 +40,19 @@ _STATUS_EVERY = 0.25  # seconds between asking the backend whether the agent sti
 
 @dataclass(frozen=True)
 class SandboxRun:
-    """What the host learned about the sandbox after it was removed."""
+    """What the host learned about the sandbox after it was removed.
+
+    ``output`` is what it printed before :meth:`Sandbox.mark_hidden` (all of it
+    if never marked), which a student may see; ``hidden_output`` is the rest,
+    printed while hidden checks ran, for instructors only. Each is capped at the
+    exercise's ``output_kb``.
+    """
 
     output: str = ""
     output_truncated: bool = False
     exit_code: int | None = None
     oom_killed: bool = False
+    hidden_output: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ class Sandbox(abc.ABC):
         self.run = SandboxRun()
         self._sock_dir: Path | None = None
         self._agent: AgentClient | None = None
+        # What had been printed when mark_hidden was called: (bytes kept, bytes in all).
+        self._shown: tuple[bytes, int] | None = None
 
     @property
     def app_socket(self) -> str:
@@ -102,6 +113,17 @@ class Sandbox(abc.ABC):
             raise SandboxError(f"unexpected files in the socket folder {folder}: {found}")
         self._agent = AgentClient.connect(str(folder / "ctl.sock"))
 
+    def mark_hidden(self) -> None:
+        """Hidden checks start now: what the sandbox prints from here on is instructors' only.
+
+        The host takes what has reached it so far, itself: a marker printed by
+        the agent would be the student's to forge or delay. Output still on its
+        way (a pipe, Docker's log copier) falls after the cut, which only ever
+        hides more.
+        """
+        if self._shown is None:
+            self._shown = self._printed()
+
     def close(self) -> None:
         """Remove the sandbox: stop everything, keep the capped output, remove its files."""
         try:
@@ -111,6 +133,27 @@ class Sandbox(abc.ABC):
             self.run = self._stop()
         finally:
             self._remove()
+
+    def _ended(self, printed: bytes, *, total: int, exit_code: int | None,
+               oom_killed: bool = False) -> SandboxRun:
+        """The run, its output split at :meth:`mark_hidden`'s cut (backends' ``_stop``).
+
+        *printed*: what the backend kept of the output, from its start unless
+        it had to drop the oldest part (then the whole of it counts as hidden);
+        *total*: how many bytes the sandbox printed in all.
+        """
+        cap = self.limits.output_kb * 1024
+        shown, rest = printed, b""
+        if self._shown is not None:
+            shown, total = self._shown
+            rest = printed[len(shown):] if printed.startswith(shown) else printed
+        return SandboxRun(
+            output=shown[:cap].decode("utf-8", "replace"),
+            output_truncated=total > cap,
+            exit_code=exit_code,
+            oom_killed=oom_killed,
+            hidden_output=rest[:cap].decode("utf-8", "replace"),
+        )
 
     def _wait_for_sockets(self, folder: Path, deadline: float) -> None:
         wanted = [folder / name for name in SOCKETS]
@@ -139,8 +182,12 @@ class Sandbox(abc.ABC):
         """Make the socket folder read-only to the sandbox."""
 
     @abc.abstractmethod
+    def _printed(self) -> tuple[bytes, int]:
+        """What has reached the host of the sandbox's output so far: (bytes kept, in all)."""
+
+    @abc.abstractmethod
     def _stop(self) -> SandboxRun:
-        """Kill everything the sandbox started; return what it printed and how it ended."""
+        """Kill everything the sandbox started; return :meth:`_ended` of what it printed."""
 
     @abc.abstractmethod
     def _remove(self) -> None:

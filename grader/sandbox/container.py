@@ -109,6 +109,17 @@ class DockerSandbox(Sandbox):
         except (docker.errors.APIError, requests.exceptions.RequestException):
             return None  # still running, or the engine could not say
 
+    def _printed(self) -> tuple[bytes, int]:
+        try:
+            raw = self._logs()
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            raw = b""  # nothing is shown to the student then, which is safe
+        return raw, len(raw)
+
+    def _logs(self) -> bytes:
+        # At most the log driver's 1 MiB: older output is gone (log_config in _launch).
+        return bytes(self._container.logs(stdout=True, stderr=True))
+
     def _stop(self) -> SandboxRun:
         c = self._container
         if c is None:
@@ -120,16 +131,11 @@ class DockerSandbox(Sandbox):
         try:
             c.reload()
             state = c.attrs.get("State", {})
-            raw = c.logs(stdout=True, stderr=True)
+            raw = self._logs()
         except docker.errors.APIError:
             return SandboxRun()
-        cap = self.limits.output_kb * 1024
-        return SandboxRun(
-            output=raw[:cap].decode("utf-8", "replace"),
-            output_truncated=len(raw) > cap,
-            exit_code=state.get("ExitCode"),
-            oom_killed=bool(state.get("OOMKilled")),
-        )
+        return self._ended(raw, total=len(raw), exit_code=state.get("ExitCode"),
+                           oom_killed=bool(state.get("OOMKilled")))
 
     def _remove(self) -> None:
         try:

@@ -10,6 +10,7 @@ network are trusted, and the build itself runs with no network at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import docker.errors
 from docker.utils import parse_repository_tag
 
 from grader.common.data_files import data_path
+from grader.common.filelock import exclusive
 from grader.errors import ImageBuildError
 from grader.sandbox.container import managed_labels
 
@@ -130,21 +132,42 @@ def ensure_image(
             f"cannot build {tag}: {', '.join(missing)} missing from {folder}; "
             "reinstall grade or restore the sandbox/ folder of the checkout"
         )
-    chosen = wanted or _default_base(client, env, progress)
-    if chosen.startswith(f"{LOCAL_BASE_REPOSITORY}:"):
-        _ensure_debian_base(client, chosen, env, progress)
-    else:
-        _ensure_present(client, chosen, progress)
-    target = _probe_python(client, chosen)
-    progress(f"base {chosen}: Python {target.version} on {target.machine}, glibc {target.glibc}")
-    requirements = (folder / "requirements.txt").read_bytes()
-    wheels = _wheel_cache(requirements, target, env, progress)
-    started = time.monotonic()
-    info = _build(client, folder, wheels, tag, chosen, progress, fresh=rebuild)
-    progress(f"built {info.tag} ({info.id[:19]}) in {time.monotonic() - started:.0f} s")
+    with _build_lock(tag, env, progress):
+        # Graders started together wait here for the first one's build, then use it.
+        done = None if rebuild else _find(client, tag)
+        if done is not None and wanted in (None, done.base):
+            return done
+        chosen = wanted or _default_base(client, env, progress)
+        if chosen.startswith(f"{LOCAL_BASE_REPOSITORY}:"):
+            _ensure_debian_base(client, chosen, env, progress)
+        else:
+            _ensure_present(client, chosen, progress)
+        target = _probe_python(client, chosen)
+        progress(f"base {chosen}: Python {target.version} {target.machine} glibc {target.glibc}")
+        wheels = _wheel_cache((folder / "requirements.txt").read_bytes(), target, env, progress)
+        started = time.monotonic()
+        info = _build(client, folder, wheels, tag, chosen, progress, fresh=rebuild)
+        progress(f"built {info.tag} ({info.id[:19]}) in {time.monotonic() - started:.0f} s")
     if existing is not None and existing.id != info.id:
         _remove_quietly(client, existing.id, progress)
     return info
+
+
+@contextlib.contextmanager
+def _build_lock(tag: str, env: Mapping[str, str], progress: Progress) -> Iterator[None]:
+    """One build of *tag* at a time among this user's graders on this machine.
+
+    Two at once would remove intermediate images the other may use as cache.
+    """
+    path = cache_root(env, Path.home()) / "locks" / f"{tag.replace(':', '_')}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError as e:
+        raise ImageBuildError(f"cannot create the build lock {path}: {e.strerror}; set "
+                              "GRADE_CACHE_DIR to a folder you may write") from e
+    with exclusive(path, lambda: progress(f"waiting for another grader building {tag}")):
+        yield
 
 
 # --- pure helpers ---------------------------------------------------------

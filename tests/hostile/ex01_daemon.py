@@ -2,8 +2,9 @@
 
 The daemon re-executes Python with a marker in its command line, so the test
 can look for it in the host's process table after grading. The import waits
-until the daemon has said it started, so that grading never outruns it (the
-test would otherwise depend on the machine's speed).
+until the daemon has tried every socket and printed what it got, so that
+grading never outruns it (the test would otherwise depend on the machine's
+speed).
 """
 
 import os
@@ -16,8 +17,6 @@ DAEMON = f"""
 import os, socket, sys, time
 MARKER = {MARKER!r}
 print("DAEMON-STARTED", os.getpid(), flush=True)
-os.write(int(sys.argv[2]), b"up")
-os.close(int(sys.argv[2]))
 for where in ("/grade/evil.sock", "/tmp/evil.sock"):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -33,6 +32,8 @@ try:
     print("DAEMON-BOUND tcp 8080", flush=True)
 except OSError as e:
     print("DAEMON-BIND-DENIED tcp 8080", e.strerror, flush=True)
+os.write(int(sys.argv[2]), b"up")  # only now: everything the test reads is printed
+os.close(int(sys.argv[2]))
 n = 0
 while True:
     n += 1
