@@ -87,11 +87,14 @@ def test_names_stay_unique_and_safe(tmp_path: Path) -> None:
     assert all("/" not in s and " " not in s and "|" not in s for s in slugs)
 
 
-def test_the_output_folder_is_not_a_student(tmp_path: Path) -> None:
+def test_the_output_folder_is_not_a_student_and_a_marked_folder_is_refused(tmp_path: Path) -> None:
     root = tree(tmp_path / "class", {"alice.py": APP, "grades/students/x.json": "{}",
                                      "old/.grade-batch.json": "{}", "old/gradebook.csv": ""})
-    names = [e.student for e in discover(root, skip=[root / "grades"]).entries]
-    assert names == ["alice"]
+    entries = discover(root, skip=[root / "grades"]).entries
+    assert [(e.student, e.kind) for e in entries] == [("alice", "file"), ("old", "marked")]
+    # A folder with the marker is never graded, but it gets its row, saying why.
+    with pytest.raises(Rejected, match=r"old: holds \.grade-batch\.json"):
+        unpack(entries[1], tmp_path / "work")
 
 
 def test_not_a_folder_is_a_usage_error(tmp_path: Path) -> None:
@@ -169,7 +172,7 @@ def test_zip_whose_headers_lie_is_refused(tmp_path: Path) -> None:
         assert data[offset:offset + 4] == size
         data[offset:offset + 4] = (10).to_bytes(4, "little")
     z.write_bytes(bytes(data))
-    with pytest.raises(Rejected, match="cannot be unpacked"):
+    with pytest.raises(Rejected, match="holds more than the 10 bytes its header declares"):
         unpack(entry_for(z), tmp_path / "work")
 
 

@@ -14,47 +14,45 @@ Nothing here runs student code; :func:`discover` only lists names and
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import stat
-import unicodedata
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal
 
-from grader.common.text import safe_text
+from grader.batch.names import display_names, shown, slug_for
+from grader.batch.unzip import (
+    MAX_ENTRIES,
+    MAX_UNPACKED,
+    MAX_UPLOAD,
+    Rejected,
+    is_junk,
+    member_path,
+    open_upload,
+    unzip,
+)
 from grader.errors import SubmissionPathError
-from grader.grading.staging import MAX_BYTES, SKIP_DIRS
-from grader.reports.html import safe_name
+from grader.grading.staging import SKIP_DIRS
 
-MAX_UPLOAD = 20 << 20  # bytes of one uploaded .zip or .py file
-MAX_UNPACKED = MAX_BYTES  # bytes once unpacked; the same cap staging applies
-MAX_ENTRIES = 2000  # members of one .zip (staging itself keeps at most 500 files)
-MAX_RATIO = 100  # uncompressed / compressed size of one member ...
-RATIO_FLOOR = 1 << 20  # ... checked only for members larger than this
-MAX_LINK = 4096  # bytes of a symlink target stored in a .zip
-JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini", ".git", ".svn",
-                  ".hg", ".idea", ".vscode", "__pycache__"})
+__all__ = ["BATCH_MARKER", "MAX_ENTRIES", "MAX_UNPACKED", "MAX_UPLOAD", "UNZIPPED", "Entry",
+           "Listing", "Rejected", "discover", "is_junk", "member_path", "unpack", "unzip"]
+
 BATCH_MARKER = ".grade-batch.json"  # marks a batch's output folder: never a student
 UNZIPPED = "unzipped"  # the folder under unpack()'s *work* that archives go into
 OTHER_ARCHIVES = (".rar", ".7z", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst")
 
-Kind = Literal["folder", "file", "zip", "archive", "link"]
-
-
-class Rejected(SubmissionPathError):
-    """One student's upload is refused; the batch records the reason and goes on."""
+# "special": a FIFO, socket or device named like an upload; "marked": a folder holding
+# a batch's output marker. Both are refused as the student's row, never opened.
+Kind = Literal["folder", "file", "zip", "archive", "link", "special", "marked"]
 
 
 @dataclass(frozen=True)
 class Entry:
     """One student's upload, as found; nothing is unpacked yet."""
 
-    student: str  # the name shown in the gradebook
-    slug: str  # a file-system-safe, unique name for the student's results
+    student: str  # the name shown in the gradebook, safe to print (names.shown)
+    slug: str  # the student's one folder under students/ (names.slug_for)
     path: Path
     kind: Kind
 
@@ -66,12 +64,16 @@ class Listing:
 
 
 def discover(root: Path, skip: Iterable[Path] = ()) -> Listing:
-    """List the students in *root*, sorted by name; never reads their files."""
+    """List the students in *root*, sorted by name; never reads their files.
+
+    Only ``lstat`` is used on what the folder holds: a symlink (a loop too) is
+    a student whose upload is refused, a FIFO named ``eve.zip`` is never opened.
+    """
     if not root.is_dir():
         raise SubmissionPathError(
             f"{root}: not a folder. Pass the folder that holds one subfolder, .py file or "
             ".zip file per student (as exported from your LMS).")
-    ignored = {p.resolve() for p in skip}
+    ignored = {ident for p in skip if (ident := _identity(p)) is not None}
     found: list[tuple[str, Path, Kind]] = []
     skipped: list[str] = []
     try:
@@ -81,27 +83,49 @@ def discover(root: Path, skip: Iterable[Path] = ()) -> Listing:
                                   "permissions") from e
     for path in children:
         name = path.name
-        if _hidden(name) or path.resolve() in ignored or (path / BATCH_MARKER).exists():
+        if is_junk(name) or (name.startswith(".") and name in SKIP_DIRS):
             continue
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            skipped.append(shown(name))  # gone since it was listed
+            continue
+        if _identity(path) in ignored:
+            continue  # the batch's own output folder
         suffix = path.suffix.lower()
-        if path.is_symlink():
+        stem = path.stem if suffix in (".py", ".zip") else name
+        if name.startswith("."):
+            skipped.append(shown(name))  # .Trashes, .ipynb_checkpoints, ...: listed, not graded
+        elif stat.S_ISLNK(mode):
             found.append((name, path, "link"))
-        elif path.is_dir():
-            found.append((name, path, "folder"))
+        elif stat.S_ISDIR(mode):
+            found.append((name, path, "marked" if _marked(path) else "folder"))
+        elif suffix in (".py", ".zip") and not stat.S_ISREG(mode):
+            found.append((stem, path, "special"))
+        elif not stat.S_ISREG(mode):
+            skipped.append(shown(name))
         elif suffix == ".py":
-            found.append((path.stem, path, "file"))
+            found.append((stem, path, "file"))
         elif suffix == ".zip":
-            found.append((path.stem, path, "zip"))
+            found.append((stem, path, "zip"))
         elif name.lower().endswith(OTHER_ARCHIVES):
             found.append((name, path, "archive"))
         else:
-            skipped.append(name)
+            skipped.append(shown(name))
     return Listing(_name(found), tuple(skipped))
 
 
-def is_junk(name: str) -> bool:
-    """Operating-system and editor leftovers, never part of a submission."""
-    return name in JUNK or name.startswith(("._", "~$"))
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The folder *path* is (or points to), by device and inode; None if unreachable."""
+    try:
+        st = path.stat()
+    except (OSError, RuntimeError):
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
+def _marked(folder: Path) -> bool:
+    return os.path.lexists(folder / BATCH_MARKER)
 
 
 def _hidden(name: str) -> bool:
@@ -109,57 +133,77 @@ def _hidden(name: str) -> bool:
 
 
 def _name(found: list[tuple[str, Path, Kind]]) -> tuple[Entry, ...]:
-    """Unique student names and slugs: ``alice.py`` next to ``alice/`` keeps its suffix."""
-    counts: dict[str, int] = {}
-    for student, _, _ in found:
-        counts[student] = counts.get(student, 0) + 1
-    entries: list[Entry] = []
-    slugs: set[str] = set()
-    for student, path, kind in found:
-        if counts[student] > 1:
-            student = path.name
-        # A name that is not UTF-8 holds surrogate escapes: hash its real bytes, and
-        # show it with U+FFFD, which every report and terminal can carry.
-        raw = student.encode("utf-8", "surrogateescape")
-        student = safe_text(unicodedata.normalize("NFC", student), 200)
-        slug = safe_name(student)
-        if slug in slugs:
-            slug = f"{slug}-{hashlib.sha256(raw).hexdigest()[:8]}"
-        slugs.add(slug)
-        entries.append(Entry(student, slug, path, kind))
-    return tuple(sorted(entries, key=lambda e: e.student.lower()))
+    """One unique name, slug and shown name per student.
+
+    ``alice.py`` next to ``alice/`` are two students, named by their full file
+    names; this repeats until no two names are equal, because a full name may be
+    another's stem (``alice.py`` the folder next to ``alice.py.py``). File names
+    in one folder differ, so it ends.
+    """
+    full = [False] * len(found)
+    while True:
+        names = [path.name if full[i] else n for i, (n, path, _) in enumerate(found)]
+        counts: dict[str, int] = {}
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+        clashing = [i for i, n in enumerate(names) if counts[n] > 1 and not full[i]]
+        if not clashing:
+            break
+        for i in clashing:
+            full[i] = True
+    slugs = [slug_for(n) for n in names]
+    shown_names = display_names(names, slugs)
+    entries = [Entry(shown_names[i], slugs[i], path, kind)
+               for i, (_, path, kind) in enumerate(found)]
+    return tuple(sorted(entries, key=lambda e: (e.student.lower(), e.slug)))
 
 
 def unpack(entry: Entry, work: Path) -> Path:
     """The .py file or folder to grade for *entry*; archives are unpacked under *work*."""
     path = entry.path
+    label = shown(path.name)
     if entry.kind == "link":
-        raise Rejected(f"{path.name}: a symbolic link; the grader takes only real files and "
+        raise Rejected(f"{label}: a symbolic link; the grader takes only real files and "
                        "folders. Copy the submission in instead.")
+    if entry.kind == "special":
+        with open_upload(path):  # refuses it, saying what it is
+            raise Rejected(f"{label}: not a regular file")
+    if entry.kind == "marked":
+        raise Rejected(f"{label}: holds {BATCH_MARKER}, the marker of a `grade batch` output "
+                       "folder, so it is not graded. If it is a student's upload, remove that "
+                       "file; if it is an earlier batch's results, move it out of the class "
+                       "folder.")
     if entry.kind == "archive":
-        raise Rejected(f"{path.name}: a {_archive_type(path.name)} archive, which the grader "
+        raise Rejected(f"{label}: a {_archive_type(path.name)} archive, which the grader "
                        "does not open; upload a .zip, a .py file or a folder")
     if entry.kind == "file":
-        size = _check_upload(path)
-        if size == 0:
-            raise Rejected(f"{path.name}: the file is empty; submit your app's code")
+        with open_upload(path) as fh:
+            if not fh.read(1):
+                raise Rejected(f"{label}: the file is empty; submit your app's code")
         return path
     if entry.kind == "zip":
-        return _located(unzip(path, work / UNZIPPED), path.name)
+        return _located(unzip(path, work / UNZIPPED), label)
     reject_links_outside(path)
     children = _listdir(path)
-    zips = [c for c in children if c.suffix.lower() == ".zip" and c.is_file()]
+    zips = [c for c in children if c.suffix.lower() == ".zip" and _is_regular(c)]
     if (len(zips) == 1 and not any(c.is_dir() for c in children)
             and not any(c.suffix == ".py" for c in children)):
         # LMS exports put the uploaded file in the student's folder: grade the .zip in it.
-        return _located(unzip(zips[0], work / UNZIPPED), f"{path.name}/{zips[0].name}")
-    return _located(path, path.name)
+        return _located(unzip(zips[0], work / UNZIPPED), f"{label}/{shown(zips[0].name)}")
+    return _located(path, label)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _located(folder: Path, label: str) -> Path:
     """*folder*, or its only subfolder when the app is nested one level deeper."""
     children = _listdir(folder)
-    if not any(c.suffix == ".py" and c.is_file() for c in children):
+    if not any(c.suffix == ".py" and _is_regular(c) for c in children):
         dirs = [c for c in children if c.is_dir() and not c.is_symlink()]
         if len(dirs) == 1:
             folder = dirs[0]
@@ -173,14 +217,14 @@ def _listdir(folder: Path) -> list[Path]:
     try:
         return sorted(c for c in folder.iterdir() if not _hidden(c.name))
     except OSError as e:
-        raise Rejected(f"{folder.name}: cannot be read ({e.strerror}); check its "
+        raise Rejected(f"{shown(folder.name)}: cannot be read ({e.strerror}); check its "
                        "permissions") from e
 
 
 def _has_python(folder: Path) -> bool:
-    for _dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not _hidden(d)]
-        if any(f.endswith(".py") for f in filenames):
+        if any(f.endswith(".py") and _is_regular(Path(dirpath) / f) for f in filenames):
             return True
     return False
 
@@ -190,155 +234,33 @@ def _archive_type(name: str) -> str:
     return next((s[1:] for s in OTHER_ARCHIVES if lower.endswith(s)), "compressed")
 
 
-def _check_upload(path: Path) -> int:
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise Rejected(f"{path.name}: cannot be read ({e.strerror}); check its "
-                       "permissions") from e
-    if size > MAX_UPLOAD:
-        raise Rejected(f"{path.name}: the upload is {_mib(size)}, more than the "
-                       f"{_mib(MAX_UPLOAD)} limit; submit only your app's code and templates")
-    return size
-
-
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MiB"
-
-
 # -- symlinks ------------------------------------------------------------------
 
 
 def reject_links_outside(root: Path) -> None:
-    """Refuse *root* if a symlink in it points outside it (staging drops the others)."""
-    top = root.resolve()
+    """Refuse *root* if a symlink in it points outside it (staging drops the others).
+
+    A link is judged by its text and by where it leads, both: an absolute one
+    or one that climbs out is refused. A loop (``a -> b``, ``b -> a``) is just
+    data, and must not raise: ``Path.resolve()`` raised RuntimeError on one.
+    """
+    top = os.path.realpath(root)
     for dirpath, dirnames, filenames in os.walk(root):  # does not follow symlinks
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             if not path.is_symlink():
                 continue
-            target = path.resolve()
-            if target != top and top not in target.parents:
-                rel = path.relative_to(root).as_posix()
-                raise Rejected(f"{root.name}: {rel} is a symbolic link to "
-                               f"{os.readlink(path)}, outside the submission; submit real "
-                               "files only")
-
-
-# -- zip files -----------------------------------------------------------------
-
-
-def unzip(archive: Path, dest: Path) -> Path:
-    """Unpack *archive* into the new folder *dest*, refusing anything unsafe."""
-    _check_upload(archive)
-    label = archive.name
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise Rejected(f"{label}: not a readable .zip archive ({e}); upload it again") from e
-    with zf:
-        members = zf.infolist()
-        if len(members) > MAX_ENTRIES:
-            raise Rejected(f"{label}: {len(members)} entries, more than {MAX_ENTRIES}; this "
-                           "looks like a zip bomb. Zip only your app's code and templates.")
-        plan = _plan(zf, members, label)
-        dest.mkdir(parents=True)
-        top = dest.resolve()
-        budget = MAX_UNPACKED
-        for info, rel in plan:
-            target = dest.joinpath(*rel.parts)
-            if top not in target.resolve().parents:  # _plan already refused this
-                raise Rejected(f"{label}: {info.filename!r} would be written outside the "
-                               "folder it is unpacked into (zip-slip)")
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise Rejected(f"{label}: {info.filename} cannot be unpacked ({e.strerror}); "
-                               "a file and a folder share its path") from e
-            budget -= _copy_member(zf, info, target, budget, label)
-    return dest
-
-
-def _plan(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], label: str
-          ) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    """The regular files to unpack; refuses the whole archive on the first unsafe member."""
-    plan: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-    declared = 0
-    for info in members:
-        rel = member_path(info.filename, label)
-        if rel is None or info.is_dir():
-            continue
-        if info.flag_bits & 0x1:
-            raise Rejected(f"{label}: {info.filename} is password-protected; upload an "
-                           "unencrypted .zip")
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            _check_link(zf, info, rel, label)
-            continue  # a link inside the submission: staging would drop it anyway
-        declared += info.file_size
-        if declared > MAX_UNPACKED:
-            raise Rejected(f"{label}: unpacks to more than {_mib(MAX_UNPACKED)}; this looks "
-                           "like a zip bomb or an oversized upload. Zip only your app's code "
-                           "and templates.")
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
-            raise Rejected(f"{label}: {info.filename} expands {ratio:.0f} times "
-                           f"({_mib(info.file_size)}); this looks like a zip bomb")
-        plan.append((info, rel))
-    return plan
-
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def member_path(name: str, label: str) -> PurePosixPath | None:
-    """A member's safe relative path, None for junk; refuses paths that escape (zip-slip)."""
-    if "\0" in name:
-        raise Rejected(f"{label}: an entry name holds a NUL byte; the archive is damaged or "
-                       "forged")
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
-        raise Rejected(f"{label}: the entry {name!r} would be written outside the folder it "
-                       "is unpacked into (zip-slip); the archive is refused")
-    parts = [p for p in parts if p not in ("", ".")]
-    if not parts or any(is_junk(p) for p in parts):
-        return None
-    return PurePosixPath(*parts)
-
-
-def _check_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo, rel: PurePosixPath,
-                label: str) -> None:
-    if info.file_size > MAX_LINK:
-        raise Rejected(f"{label}: {info.filename} is a symbolic link with a {info.file_size}"
-                       "-byte target; the archive is damaged or forged")
-    try:
-        target = zf.read(info).decode("utf-8", "replace")
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise Rejected(f"{label}: {info.filename} cannot be read ({e})") from e
-    root = "/submission"
-    resolved = os.path.normpath(os.path.join(root, rel.parent.as_posix(), target))
-    if target.startswith("/") or not f"{resolved}/".startswith(f"{root}/"):
-        raise Rejected(f"{label}: {info.filename} is a symbolic link to {target}, outside "
-                       "the submission; zip real files only")
-
-
-def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: int,
-                 label: str) -> int:
-    """Copy one member, counting real bytes: the sizes in a zip's headers may lie."""
-    written = 0
-    try:
-        with zf.open(info) as src, open(target, "xb") as out:
-            while chunk := src.read(1 << 16):
-                written += len(chunk)
-                if written > budget:
-                    raise Rejected(f"{label}: unpacks to more than {_mib(MAX_UNPACKED)}; "
-                                   "this looks like a zip bomb. Zip only your app's code "
-                                   "and templates.")
-                out.write(chunk)
-    except FileExistsError as e:
-        raise Rejected(f"{label}: {info.filename} appears twice in the archive") from e
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as e:
-        raise Rejected(f"{label}: {info.filename} cannot be unpacked ({e}); upload the "
-                       "archive again") from e
-    return written
+                target = os.readlink(path)
+            except OSError:
+                continue  # gone: staging skips it too
+            rel = path.relative_to(root)
+            inside = os.path.normpath(os.path.join("/submission", rel.parent.as_posix(),
+                                                   target))
+            real = os.path.realpath(path)  # a loop ends where it loops: no error
+            if (target.startswith("/") or not f"{inside}/".startswith("/submission/")
+                    or not f"{real}/".startswith(f"{top}/")):
+                raise Rejected(f"{shown(root.name)}: {shown(rel.as_posix())} is a symbolic "
+                               f"link to {shown(target)}, outside the submission; submit "
+                               "real files only")

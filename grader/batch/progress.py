@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from grader.common.text import printable
+from grader.batch.names import shown
 
 BAR_WIDTH = 24
 REDRAW = 0.2  # seconds between redraws of the live bar
@@ -61,14 +61,14 @@ class BatchProgress:
         if self.live:
             self._draw(force=True)
         elif not skipped:
-            self._line(f"[{c.done:>{len(str(c.total))}}/{c.total}] {printable(student)}: "
+            self._line(f"[{c.done:>{len(str(c.total))}}/{c.total}] {shown(student)}: "
                        f"{score:g}/{max_score:g} {status} ({seconds:.1f} s)")
 
     def note(self, text: str) -> None:
         """A message that must not be overwritten by the bar."""
         if self.live:
             self._clear()
-        self._line(printable(text))
+        self._line(shown(text, 4000))  # one line, whatever names it holds
         if self.live:
             self._draw(force=True)
 

@@ -43,6 +43,7 @@ import jinja2
 
 from grader.batch import intake
 from grader.batch.intake import BATCH_MARKER, Entry
+from grader.batch.names import shown
 from grader.batch.progress import BatchProgress
 from grader.batch.worker import (
     ENGINE_ERRORS,
@@ -353,10 +354,12 @@ def summary_lines(exercise: Exercise, s: BatchSummary) -> list[str]:
              f"  graded now {s.graded} · already graded {s.skipped} · {counts}"]
     if s.changes:
         lines.append("  scores that changed when graded again:")
-        lines += [f"    {c.student}: {c.old:g} → {c.new:g} ({c.reason})" for c in s.changes]
+        lines += [f"    {shown(c.student)}: {c.old:g} → {c.new:g} ({c.reason})"
+                  for c in s.changes]
     if s.problems:
         lines.append("  errors and timeouts graded now:")
-        lines += [f"    {student}: {headline[:200]}" for student, headline in s.problems[:10]]
+        lines += [f"    {shown(student)}: {shown(headline, 200)}"
+                  for student, headline in s.problems[:10]]
         if len(s.problems) > 10:
             lines.append(f"    … and {len(s.problems) - 10} more (see the class summary)")
     lines.append(f"gradebook: {s.out / 'gradebook.csv'} (and .json)")

@@ -28,6 +28,7 @@ import requests
 
 from grader.batch import intake
 from grader.batch.intake import Entry
+from grader.batch.names import shown
 from grader.errors import GraderError, InfraError, SubmissionPathError
 from grader.grading.run import grade, rejected
 from grader.grading.scoring import Problem
@@ -78,10 +79,17 @@ def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out
             staged = stage(source, tmp / "staged")
             digest = staged.sha256
         except SubmissionPathError as e:
-            # Name the upload, not the temporary folder it was unpacked into.
-            reason = str(e).replace(str(tmp / intake.UNZIPPED), entry.path.name)
             return Graded(_store_problem(entry, exercise, image, out, env,
-                                         Problem("Rejected", reason)), skipped=False)
+                                         Problem("Rejected", _reason(str(e), entry, tmp))),
+                          skipped=False)
+        except Exception as e:  # noqa: BLE001 - the upload is data: whatever it raises
+            # ... is this student's error row, and the class goes on (a damaged zip once
+            # raised zlib.error through every handler and stopped the batch).
+            reason = (f"{entry.path.name}: the upload could not be read "
+                      f"({type(e).__name__}: {e}); upload it again")
+            return Graded(_store_problem(entry, exercise, image, out, env,
+                                         Problem("Rejected", _reason(reason, entry, tmp))),
+                          skipped=False)
         stored = load_row(out, entry.slug)
         key = result_key(digest, exercise.spec_sha256, image.id)
         if (stored is not None and not force and stored.exercise == exercise.id
@@ -96,11 +104,17 @@ def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out
         except SubmissionPathError as e:
             return Graded(_store_problem(entry, exercise, image, out, env,
                                          Problem("Rejected", str(e))), skipped=False)
-        except InfraError:
+        except ENGINE_ERRORS:
             raise
         except GraderError as e:  # a bug in grade: say so, and try again next run
             return Graded(_store_problem(entry, exercise, image, out, env,
                                          Problem("GraderError", str(e))), skipped=False)
+        except Exception as e:  # noqa: BLE001 - one student's grading never stops the class
+            problem = Problem("GraderError", f"the grader failed on this submission "
+                              f"({type(e).__name__}: {shown(str(e), 500)}); it is graded "
+                              "again on the next run")
+            return Graded(_store_problem(entry, exercise, image, out, env, problem),
+                          skipped=False)
         if result.status in ("error", "timeout") and sandboxes.client is not None:
             sandboxes.client.ping()  # a dead engine looks like a crashed app: never store that
         result = replace(result, submission=str(entry.path))
@@ -108,6 +122,12 @@ def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out
                            env), skipped=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _reason(message: str, entry: Entry, tmp: Path) -> str:
+    """*message* naming the upload, not the temporary folder; safe to show on one line."""
+    message = message.replace(str(tmp / intake.UNZIPPED), entry.path.name)
+    return shown(message.replace(str(tmp), entry.path.name), 1000)
 
 
 def _store_problem(entry: Entry, exercise: Exercise, image: ImageRef, out: Path,

@@ -90,7 +90,13 @@ def _copy(path: Path, target: Path, budget: int, source: Path) -> tuple[bytes, i
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(path, "rb") as src, open(target, "xb") as out:
+        # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a FIFO since the walk
+        # is refused at once instead of followed or waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as src, open(target, "xb") as out:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SubmissionPathError(f"{safe_text(str(path), 500)}: not a regular file; "
+                                          "submit real files only")
             while chunk := src.read(_CHUNK):
                 size += len(chunk)
                 if size > budget:

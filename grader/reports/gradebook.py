@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ ROW_FILE = "grade.json"
 GRADESCOPE_FILE = "results.json"
 REPORT_FILE = "report.html"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A student's folder name (batch/names.py makes them): one path component, never
+# "." or "..", at most 120 bytes.
+SLUG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~-]{0,119}")
+# Shown escaped in a CSV cell: a line break would start a new record in many importers.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,9 @@ def gradescope(result: GradeResult) -> dict[str, Any]:
 
 
 def student_dir(out: Path, slug: str) -> Path:
+    """The student's folder; *slug* is checked again here, so no name can leave *out*."""
+    if not SLUG.fullmatch(slug):
+        raise ValueError(f"{slug!r} is not a student folder name (see batch/names.py)")
     return out / STUDENTS / slug
 
 
@@ -249,8 +258,13 @@ def csv_row(row: Row, check_names: tuple[str, ...]) -> list[str]:
 
 
 def cell(text: str) -> str:
-    """A spreadsheet must not run a student's file name as a formula (CSV injection)."""
-    return f"'{text}" if text.startswith(FORMULA_START) else text
+    """A spreadsheet must not run a student's file name as a formula (CSV injection).
+
+    Control characters are shown escaped, so a carriage return cannot start a
+    record of its own, and a formula start after leading blanks counts too.
+    """
+    text = _BREAKS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return f"'{text}" if text.lstrip(" ").startswith(FORMULA_START) else text
 
 
 class GradebookWriter:
