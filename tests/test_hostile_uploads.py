@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import unicodedata
@@ -30,8 +29,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.batch import names, unzip
-from grader.batch.intake import Entry, Rejected, discover, unpack
+from grader.batch import names
+from grader.batch.intake import Rejected, discover, unpack
 from grader.batch.progress import BatchProgress
 from grader.batch.run import find_students, rebuild
 from grader.batch.worker import grade_entry
@@ -328,7 +327,7 @@ def test_names_made_to_collide_get_their_own_folders(tmp_path: Path) -> None:
     assert len(created) == len(entries) - 2
     assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
     assert not (out / "grade.json").exists()
-    rebuild(out, ex, no_engine.image, entries, env)  # type: ignore[arg-type]
+    rebuild(out, ex, no_engine.image, entries, env)
     text = (out / "gradebook.csv").read_text(encoding="utf-8")
     records = list(csv.reader(io.StringIO(text)))
     assert len(records) == 1 + len(entries) - 2  # the header, and one record per row
@@ -358,3 +357,75 @@ def test_progress_lines_stay_one_line_per_student() -> None:
     assert len(lines) == 3
     assert not any("\x1b" in line or "\r" in line for line in lines)
     assert lines[1].startswith("[1/2] eve\\x0a[2/2] mallory")
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+
+def test_a_hostile_class_finishes_with_one_row_per_student(
+        bombs: dict[str, Path], tmp_path: Path) -> None:
+    """`grade batch --sandbox process` on everything above at once: exit 0, all under --out."""
+    cls = tmp_path / "class"
+    cls.mkdir()
+    (cls / "alice.py").write_text(SOLUTION)  # an honest student among them
+    damaged(cls / "bob.zip", zipfile.ZIP_DEFLATED, "corrupt")  # raised zlib.error once
+    (cls / "carol.zip").write_bytes(bombs["bzip2"].read_bytes())  # took 2.1 GiB once
+    os.mkfifo(cls / "eve.zip")  # hung the batch once
+    (cls / "loop").mkdir()  # a loop inside a folder, and one at the top
+    (cls / "loop" / "app.py").write_text(SOLUTION)
+    os.symlink("b", cls / "loop" / "a")
+    os.symlink("a", cls / "loop" / "b")
+    os.symlink("top", cls / "top")
+    for c in "xy":  # two 250-byte names: "File name too long" once
+        (cls / (c * 246 + ".zip")).write_bytes(b"PK\x05\x06" + bytes(18))
+    first = "a b"
+    (cls / first).mkdir()  # and one named like the first one's folder
+    (cls / names.slug_for(first)).mkdir()
+    (cls / "!..").mkdir()  # became ".." once, and wrote to the top of --out
+    (cls / "r\r=cmd|' -C calc'!A0").mkdir()
+    (cls / "marked").mkdir()
+    (cls / "marked" / ".grade-batch.json").write_text("{}")
+    (cls / "sparse").mkdir()
+    (cls / "sparse" / "app.py").write_text(SOLUTION)
+    with open(cls / "sparse" / "data.bin", "wb") as fh:
+        fh.truncate(2 * GIB)  # no disk used; staging stops at its cap
+    out = tmp_path / "out"
+    env = {**os.environ, "GRADE_SANDBOX": "process", "GRADE_EXERCISES": str(EXERCISES),
+           "DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "batch", "ex02", str(cls),
+                           "--out", str(out), "--jobs", "2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    students = 14
+    data = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
+    assert len(data) == students
+    assert len({r["slug"] for r in data}) == students
+    by_name = {r["student"]: r for r in data}
+    assert by_name["alice"]["status"] == "passed"
+    assert by_name["loop"]["status"] == "passed"
+    for name in ("bob", "carol", "eve", "top", "marked", "sparse"):
+        assert by_name[name]["status"] == "error", name
+    assert "declares" in by_name["carol"]["problem"]["message"]
+    assert "FIFO" in by_name["eve"]["problem"]["message"]
+    assert "more than 10 MiB" in by_name["sparse"]["problem"]["message"]
+    assert "grade-batch.json" in by_name["marked"]["problem"]["message"]
+    records = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text())))
+    assert len(records) == students + 1
+    assert not any(r[0].startswith(("=", "@", "+", "-")) for r in records)
+    for path in out.rglob("*"):
+        assert path.resolve().is_relative_to(out.resolve())
+    assert {p.name for p in out.iterdir()} <= {"gradebook.csv", "gradebook.json",
+                                               "class.html", "students", ".grade-batch.json",
+                                               ".grade-batch.lock"}
+    lines = done.stderr.splitlines()
+    assert sum(line.startswith("[") for line in lines) == students  # one line each
+    assert "r\\x0d=cmd" in done.stderr
+    assert not any("\r" in line for line in done.stdout.splitlines() + lines)
+    # Resume: the same command again finds every student's folder.
+    again = subprocess.run([sys.executable, "-m", "grader.cli", "batch", "ex02", str(cls),
+                            "--out", str(out), "--jobs", "2"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "graded now 12 · already graded 2" in again.stdout  # errors: checked again
+    assert len(list((out / "students").iterdir())) == students

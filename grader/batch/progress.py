@@ -61,7 +61,7 @@ class BatchProgress:
         if self.live:
             self._draw(force=True)
         elif not skipped:
-            self._line(f"[{c.done:>{len(str(c.total))}}/{c.total}] {shown(student)}: "
+            self._line(f"[{c.done:>{len(str(c.total))}}/{c.total}] {shown(student, 1000)}: "
                        f"{score:g}/{max_score:g} {status} ({seconds:.1f} s)")
 
     def note(self, text: str) -> None:

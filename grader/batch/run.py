@@ -354,11 +354,11 @@ def summary_lines(exercise: Exercise, s: BatchSummary) -> list[str]:
              f"  graded now {s.graded} · already graded {s.skipped} · {counts}"]
     if s.changes:
         lines.append("  scores that changed when graded again:")
-        lines += [f"    {shown(c.student)}: {c.old:g} → {c.new:g} ({c.reason})"
+        lines += [f"    {shown(c.student, 1000)}: {c.old:g} → {c.new:g} ({c.reason})"
                   for c in s.changes]
     if s.problems:
         lines.append("  errors and timeouts graded now:")
-        lines += [f"    {shown(student)}: {shown(headline, 200)}"
+        lines += [f"    {shown(student, 1000)}: {shown(headline, 200)}"
                   for student, headline in s.problems[:10]]
         if len(s.problems) > 10:
             lines.append(f"    … and {len(s.problems) - 10} more (see the class summary)")
