@@ -27,8 +27,7 @@ from grader.reports import github
 from grader.reports.html import safe_name, write_report
 from grader.reports.terminal import summary
 from grader.sandbox import SandboxFactory, SandboxKind, docker_connection, image, open_sandbox
-from grader.spec import catalog
-from grader.spec import pinned as specsource
+from grader.spec import catalog, pinned
 
 _sandbox_option = click.option(
     "--sandbox", type=click.Choice(["docker", "process"]), default="docker",
@@ -141,10 +140,10 @@ def check(config: Path | None, min_score: ci_config.MinScore | None, source: str
     is how the GitHub Action and the GitLab template pass them.
     """
     try:
-        parsed = dict(specsource.parse_pin(p) for p in pins)
+        parsed = dict(pinned.parse_pin(p) for p in pins)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--spec-sha256") from e
-    options = ci.CheckOptions(config, min_score, specsource.SpecSource(source, parsed), hashes,
+    options = ci.CheckOptions(config, min_score, pinned.SpecSource(source, parsed), hashes,
                               report_dir, junit)
     sys.exit(ci.run(options, lambda: _sandboxes(sandbox), click.echo, _progress,
                     _workflow_command))

@@ -1,7 +1,7 @@
 """Grade a whole class: N submissions at once, each in its own fresh sandbox, resumable.
 
 Each submission goes through :func:`grader.grading.grade`, exactly as with
-``grade submit``, in one of N worker *processes* (batchworker.py) that grade
+``grade submit``, in one of N worker *processes* (worker.py) that grade
 one submission at a time. Not threads: grade() runs the checks with
 ``pytest.main`` in its own process, and pytest sets process-wide state at start
 and restores it at exit (``os.environ``, ``sys.unraisablehook``,
@@ -58,7 +58,7 @@ from grader.batch.worker import (
 from grader.common.atomic import atomic_write
 from grader.errors import GraderError, SandboxError, SubmissionPathError, UsageError
 from grader.grading.status import STATUSES
-from grader.reports import html as report
+from grader.reports import html
 from grader.reports.class_summary import Change, ClassStats, change_reason, write_summary
 from grader.reports.gradebook import GradebookWriter, Row, load_row
 from grader.sandbox import ImageRef, SandboxFactory, docker_connection
@@ -124,7 +124,7 @@ def run_batch(exercise: Exercise, listing: intake.Listing, sandboxes: SandboxFac
     out = options.out.resolve()
     entries = listing.entries
     with OutputFolder(out, exercise):
-        env = report.environment()
+        env = html.environment()
         progress = BatchProgress(len(entries), stream)
         if listing.skipped:
             progress.note(f"not submissions, skipped: {', '.join(listing.skipped[:10])}"

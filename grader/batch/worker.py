@@ -33,7 +33,7 @@ from grader.errors import GraderError, InfraError, SubmissionPathError
 from grader.grading.run import grade, rejected
 from grader.grading.scoring import Problem
 from grader.grading.staging import stage
-from grader.reports import html as report
+from grader.reports import html
 from grader.reports.gradebook import Previous, Row, load_row, previous_of, result_key, save
 from grader.sandbox import ImageRef, SandboxFactory, SandboxPlan
 from grader.spec.exercise import Exercise
@@ -165,7 +165,7 @@ _worker: _Worker | None = None  # this worker process's state (set by its initia
 def init_worker(setup: Setup) -> None:
     """Run once in each new worker process."""
     global _worker
-    _worker = _Worker(setup, report.environment())
+    _worker = _Worker(setup, html.environment())
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     threading.Thread(target=_watch, args=(_worker,), name="grade-watchdog", daemon=True).start()

@@ -22,7 +22,7 @@ from grader.reports.html import safe_name, write_report
 from grader.reports.terminal import check_lines
 from grader.reports.verdict import ExerciseVerdict
 from grader.sandbox import SandboxFactory
-from grader.spec import pinned as specsource
+from grader.spec import pinned
 
 Progress = Callable[[str], None]
 
@@ -31,20 +31,20 @@ Progress = Callable[[str], None]
 class CheckOptions:
     config: Path | None = None
     min_score: MinScore | None = None
-    source: specsource.SpecSource = field(default_factory=specsource.SpecSource)
+    source: pinned.SpecSource = field(default_factory=pinned.SpecSource)
     hashes: str | None = None
     report_dir: Path = Path("grade-reports")
     junit: Path | None = None
 
 
-def resolve_source(options: CheckOptions, config: CheckConfig) -> specsource.SpecSource:
+def resolve_source(options: CheckOptions, config: CheckConfig) -> pinned.SpecSource:
     """Flags over ``GRADE_EXERCISES`` over the package; published hashes folded in."""
     location = options.source.location or os.environ.get("GRADE_EXERCISES") or None
     pins: dict[str, str] = {}
     if options.hashes:
-        pins.update(specsource.read_hashes(options.hashes, repositories(config)))
+        pins.update(pinned.read_hashes(options.hashes, repositories(config)))
     pins.update(options.source.pins)
-    return specsource.SpecSource(location, pins)
+    return pinned.SpecSource(location, pins)
 
 
 def repositories(config: CheckConfig) -> list[Path]:
@@ -67,8 +67,8 @@ def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManag
     config = load_config(find_config(options.config))
     check_paths(config)
     source = resolve_source(options, config)
-    exercises = specsource.load(source, [a.exercise for a in config.assignments],
-                                specsource.cache_dir())
+    exercises = pinned.load(source, [a.exercise for a in config.assignments],
+                                pinned.cache_dir())
     verdicts = []
     with open_sandboxes() as sandboxes:
         for a in config.assignments:
@@ -86,7 +86,7 @@ def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManag
 
 
 def publish(verdicts: Sequence[ExerciseVerdict], options: CheckOptions,
-            source: specsource.SpecSource, note: str, echo: Callable[[str], None],
+            source: pinned.SpecSource, note: str, echo: Callable[[str], None],
             command: Callable[[str], None] | None = None) -> None:
     """JUnit XML, the console summary and, on GitHub Actions, its summary and annotations.
 
@@ -112,7 +112,7 @@ def publish(verdicts: Sequence[ExerciseVerdict], options: CheckOptions,
         github.append(Path(outputs), github.step_outputs(verdicts))
 
 
-def summary(verdicts: Sequence[ExerciseVerdict], source: specsource.SpecSource) -> str:
+def summary(verdicts: Sequence[ExerciseVerdict], source: pinned.SpecSource) -> str:
     """The console summary: one block per exercise, then the ``Points x/y`` line.
 
     Everything is kept to one line each, so student text cannot start a line

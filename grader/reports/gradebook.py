@@ -10,7 +10,7 @@ results in memory.
 
     OUT/gradebook.csv   student, score, max, status, then one column per check
     OUT/gradebook.json  the rows, in the same order
-    OUT/class.html      the class summary (see classreport.py)
+    OUT/class.html      the class summary (see class_summary.py)
     OUT/students/<slug>/{report.html, results.json, grade.json}
 """
 

@@ -1,4 +1,4 @@
-"""Start the sandbox agent for ``--sandbox process``: the child side of procsandbox.py.
+"""Start the sandbox agent for ``--sandbox process``: the child side of process.py.
 
 Run as ``python -I -S process_launch.py CONFIG_JSON`` by the grader, inside the
 namespaces ``unshare`` made when the machine allows them. Standard library

@@ -1,6 +1,6 @@
 """What ``--sandbox process`` may do on this machine, found out once by trying.
 
-Used by grader/procsandbox.py. Every probe runs the real thing (the sandbox
+Used by grader/sandbox/process.py. Every probe runs the real thing (the sandbox
 user importing Flask, ``unshare`` making namespaces) rather than guessing from
 versions or permissions.
 """
