@@ -529,6 +529,9 @@ class PausingTarget:
     def agent(self) -> Any:
         raise AgentGone("not a real app")
 
+    def left_out(self, table: str) -> str | None:
+        return None
+
     def database_copy(self, timeout: float) -> Path:
         raise AgentGone("not a real app")
 

@@ -105,6 +105,9 @@ class FakeTarget:
     def close(self) -> None:
         pass
 
+    def left_out(self, table: str) -> str | None:
+        return None
+
     def database_copy(self, timeout: float) -> Path:
         assert self.database is not None
         copy = self.workdir / f"copy-{len(self.calls)}.sqlite"

@@ -24,7 +24,7 @@ CLAIMED = ("CREATE TABLE user (id INTEGER NOT NULL, username VARCHAR(80) NOT NUL
 
 
 def copy_of(tmp_path: Path, source: str, ddl: str = CLAIMED, *, migrations: bool = False
-            ) -> tuple[sqlite3.Connection, tuple[str, ...]]:
+            ) -> tuple[sqlite3.Connection, dict[str, str]]:
     tmp_path.mkdir(exist_ok=True)
     (tmp_path / "app.py").write_text(source, encoding="utf-8")
     schema = read_schema(tmp_path, ["app.py"])
@@ -51,8 +51,8 @@ def test_an_honest_database_keeps_its_facts_and_rows(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         conn.execute("INSERT INTO user (username) VALUES ('alice')")
     assert conn.execute("INSERT INTO user (username) VALUES ('bob')").lastrowid == 2  # rowid
-    assert notes == ("table 'secrets' is left out: no model class or migration of the "
-                     "submission declares it",)
+    assert notes == {"secrets": "table 'secrets' is left out: no model class or migration "
+                                "of the submission declares it"}
 
 
 def test_constraints_only_the_file_claims_are_dropped(tmp_path: Path) -> None:

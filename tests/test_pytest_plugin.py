@@ -51,6 +51,9 @@ class RecordingTarget:
     def agent(self) -> Any:
         raise AgentGone("not used")
 
+    def left_out(self, table: str) -> str | None:
+        return None
+
     def database_copy(self, timeout: float) -> Path:
         raise AgentGone("not used")
 

@@ -371,6 +371,9 @@ class _DbTarget:
     def new_client(self, timeout: float) -> AppClient:
         raise AssertionError("no HTTP here")
 
+    def left_out(self, table: str) -> str | None:
+        return None
+
     def database_copy(self, timeout: float) -> Path:
         path = self.workdir / "copy.sqlite"
         path.write_bytes(self.data)

@@ -75,6 +75,10 @@ class Target(Protocol):
         """A fresh host-side copy of the app's SQLite database, as the host corroborated it."""
         ...
 
+    def left_out(self, table: str) -> str | None:
+        """Why the copy does not hold *table* although the app's file did, if so."""
+        ...
+
 
 def run_check(check: Check, target: Target, deadline: float,
               evaluator: Evaluator | None = None) -> CheckOutcome:
@@ -265,8 +269,9 @@ def _database_columns(target: Target, table: str, work: HostWork
                       ) -> dict[str, dict[str, Any]]:
     facts = work.database("table_facts", target.database_copy(work.remaining), table)
     if facts is None:
-        raise CheckStop("failed", f"table {table!r} is not in the app's database; were the "
-                              "tables created (setup: create_tables)?")
+        raise CheckStop("failed", target.left_out(table) or
+                        f"table {table!r} is not in the app's database; were the tables "
+                        "created (setup: create_tables)?")
     info, unique_columns = facts
     unique = set(unique_columns)
     pks = [row[1] for row in info if row[5]]
@@ -296,8 +301,8 @@ def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
     rows = [list(row) for row in body.rows]
     outcomes = work.database("insert_rows", path, table, rows)
     if outcomes is None:
-        raise CheckStop("failed", f"the database has no table {table!r}; "
-                              "does the model define it?")
+        raise CheckStop("failed", target.left_out(table) or
+                        f"the database has no table {table!r}; does the model define it?")
     number = len(outcomes)  # rows tried: the evaluator stops at the first refused one
     outcome, detail = outcomes[-1]
     if number < len(rows):  # a setup row was refused, so the row under test never ran

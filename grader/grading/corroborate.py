@@ -42,14 +42,14 @@ class _Column:
 
 def corroborated_copy(claimed: Path, dest: Path, schema: DeclaredSchema, *,
                       migrations_only: bool, evaluator: Evaluator,
-                      deadline: float) -> tuple[str, ...]:
-    """Rebuild *claimed* into the new file *dest*; return notes on what was left out.
+                      deadline: float) -> dict[str, str]:
+    """Rebuild *claimed* into the new file *dest*; return why each table left out was.
 
     *migrations_only*: the tables must come from migration scripts (``setup:
     {migrate: true}``), not from model classes created some other way.
     """
     facts = _evaluate(evaluator, deadline, "claimed_schema", str(claimed))
-    notes = []
+    notes: dict[str, str] = {}
     plan = []
     versions: list[str] | None = None
     for name, (info, unique, sql) in facts.items():
@@ -60,15 +60,14 @@ def corroborated_copy(claimed: Path, dest: Path, schema: DeclaredSchema, *,
         if declared is None:
             where = ("migration in migrations/versions/" if migrations_only
                      else "model class or migration")
-            notes.append(f"table {name!r} is left out: no {where} of the submission "
-                         "declares it")
+            notes[name] = f"table {name!r} is left out: no {where} of the submission declares it"
             continue
         columns = [_corroborate(c, declared.columns.get(c.name))
                    for c in _claimed_columns(info, set(unique))]
         checks = check_clauses(sql) if declared.checks else []
         plan.append((name, _create(name, columns, checks), [c.name for c in columns]))
     _evaluate(evaluator, deadline, "rebuild", str(claimed), str(dest), plan, versions)
-    return tuple(notes)
+    return notes
 
 
 def _evaluate(evaluator: Evaluator, deadline: float, op: str, *args: Any) -> Any:

@@ -123,7 +123,7 @@ def read_schema(folder: Path, files: Iterable[str]) -> DeclaredSchema:
         tree = _parse(folder / rel)
         if tree is None:
             continue
-        if rel.split("/")[0] == MIGRATIONS or "/migrations/" in f"/{rel}":
+        if f"/{MIGRATIONS}/" in f"/{rel}":  # migrations/ at the top or in a package
             _read_migration(tree, migrations, revisions)
         else:
             for table in _read_models(tree):

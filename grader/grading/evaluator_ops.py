@@ -96,21 +96,28 @@ def ident(name: str) -> str:
 
 
 def table_facts(path: str, table: str) -> tuple[list[tuple[Any, ...]], list[str]] | None:
-    """``PRAGMA table_info`` rows and single-column unique indexes; None: no such table."""
+    """``PRAGMA table_info`` rows and the columns a full single-column unique index
+    covers; None: no such table."""
     conn = _open(path)
     try:
         info = conn.execute(f"PRAGMA table_info({ident(table)})").fetchall()
         if not info:
             return None
-        unique = []
-        for _, index, is_unique, *_rest in conn.execute(f"PRAGMA index_list({ident(table)})"
-                                                        ).fetchall():
-            cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
-            if is_unique and len(cols) == 1:
-                unique.append(cols[0])
-        return info, unique
+        return info, _unique_columns(conn, table)
     finally:
         conn.close()
+
+
+def _unique_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """The columns a full single-column unique index covers (a partial one is no
+    uniqueness of the column)."""
+    unique = []
+    for row in conn.execute(f"PRAGMA index_list({ident(table)})").fetchall():
+        index, is_unique, partial = row[1], row[2], row[4] if len(row) > 4 else 0
+        cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
+        if is_unique and not partial and len(cols) == 1:
+            unique.append(cols[0])
+    return unique
 
 
 def insert_rows(path: str, table: str, rows: list[list[tuple[str, Any]]]
@@ -166,12 +173,7 @@ def claimed_schema(path: str) -> dict[str, tuple[list[tuple[Any, ...]], list[str
         schema = {}
         for name in names:
             info = conn.execute(f"PRAGMA table_info({ident(name)})").fetchall()
-            unique = []
-            for row in conn.execute(f"PRAGMA index_list({ident(name)})").fetchall():
-                index, is_unique, partial = row[1], row[2], row[4] if len(row) > 4 else 0
-                cols = [r[2] for r in conn.execute(f"PRAGMA index_info({ident(index)})")]
-                if is_unique and not partial and len(cols) == 1:
-                    unique.append(cols[0])
+            unique = _unique_columns(conn, name)
             (sql,) = conn.execute("SELECT coalesce(sql, '') FROM sqlite_master "
                                   "WHERE type = 'table' AND name = ?", (name,)).fetchone()
             schema[name] = (info, unique, str(sql))

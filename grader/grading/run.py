@@ -70,7 +70,7 @@ class SandboxTarget:
         self._schema: DeclaredSchema | None = None
         self._db: bytes | None = None
         self._copies = 0
-        self.database_notes: tuple[str, ...] = ()
+        self._left_out: dict[str, str] = {}  # table -> why the copy does not hold it
 
     @property
     def agent(self) -> Agent:
@@ -98,13 +98,16 @@ class SandboxTarget:
     def new_client(self, timeout: float) -> AppClient:
         return AppClient(self._box.app_socket, timeout)
 
+    def left_out(self, table: str) -> str | None:
+        return self._left_out.get(table)
+
     def database_copy(self, timeout: float) -> Path:
         if self._db is None:
             deadline = time.monotonic() + timeout
             claimed = self._workdir / "claimed.sqlite"
             claimed.write_bytes(self._box.agent.dump_db(timeout=timeout))
             kept = self._workdir / "corroborated.sqlite"
-            self.database_notes = corroborated_copy(
+            self._left_out = corroborated_copy(
                 claimed, kept, self.schema, migrations_only=self._exercise.migrate,
                 evaluator=self._evaluator, deadline=deadline)
             self._db = kept.read_bytes()
@@ -128,11 +131,10 @@ class _CorroboratedAgent:
 
     def repr(self, model: str, fields: dict[str, Any], *, timeout: float) -> str | None:
         """A repr counts only if the source gives the class one (a claim otherwise)."""
-        text = self._agent.repr(model, fields, timeout=timeout)
-        if model not in self._schema.reprs:
+        if model not in self._schema.reprs:  # no need to ask the agent at all
             raise AgentRefused(AgentFailure(
                 "NoRepr", f"class {model} defines no __repr__ in the submission's source"))
-        return text
+        return self._agent.repr(model, fields, timeout=timeout)
 
 
 def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
