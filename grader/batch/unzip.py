@@ -17,7 +17,6 @@ from __future__ import annotations
 import bz2
 import lzma
 import os
-import re
 import stat
 import struct
 import zipfile
@@ -27,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from grader.batch.names import shown
+from grader.common.text import rooted
 from grader.errors import SubmissionPathError
 from grader.grading.staging import MAX_BYTES
 
@@ -201,16 +201,13 @@ def _plan(fh: BinaryIO, members: list[zipfile.ZipInfo], label: str
     return plan
 
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
 def member_path(name: str, label: str) -> PurePosixPath | None:
     """A member's safe relative path, None for junk; refuses paths that escape (zip-slip)."""
     if "\0" in name:
         raise Rejected(f"{label}: an entry name holds a NUL byte; the archive is damaged or "
                        "forged")
     parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
+    if rooted(name) or ".." in parts:
         raise Rejected(f"{label}: the entry {shown(name)!r} would be written outside the "
                        "folder it is unpacked into (zip-slip); the archive is refused")
     parts = [p for p in parts if p not in ("", ".")]

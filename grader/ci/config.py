@@ -17,12 +17,12 @@ defaults (full marks) < the file < ``--min-score``.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from grader.common.text import rooted
 from grader.errors import SubmissionPathError
 from grader.spec.exercise import EXERCISE_ID
 from grader.spec.yamlnodes import Field, load_document
@@ -30,7 +30,6 @@ from grader.spec.yamlnodes import Field, load_document
 CONFIG_NAMES = ("grade.yaml", "grade.yml")
 _CONFIG_TOP = frozenset({"exercises", "min_score"})
 _ENTRY = frozenset({"path", "min_score"})
-_DRIVE = re.compile(r"[A-Za-z]:")  # a Windows drive, as in C:/app.py
 EXAMPLE = "exercises:\n  ex01: hello.py\n  ex02: {path: greet/, min_score: 5}"
 
 
@@ -162,7 +161,7 @@ def repository_root(config: Path) -> Path:
 
 def _inside(root: Path, config: Path, given: str, where: Field) -> Path:
     """*given* (relative to the config file) resolved, refused if it leaves *root*."""
-    if Path(given).is_absolute() or given.startswith(("~", "\\")) or _DRIVE.match(given):
+    if rooted(given) or given.startswith("~"):
         raise where.fail(f"{given!r} must be a path relative to the config file, inside "
                          "the repository")
     try:

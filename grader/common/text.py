@@ -23,6 +23,7 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 
 VALUE_LIMIT = 2048  # characters of one value the submission produced, in a message
 REPLACEMENT = "\ufffd"
+_DRIVE = re.compile(r"[A-Za-z]:")  # a Windows drive, as in C:/app.py or C:app.py
 
 
 def safe_text(text: str, limit: int = VALUE_LIMIT) -> str:
@@ -49,3 +50,9 @@ def one_line(text: str, limit: int) -> str:
     """*text* printable on one line (newlines shown as ⏎), at most *limit* characters."""
     one = printable(text.replace("\r\n", "\n")).replace("\n", " ⏎ ")
     return one if len(one) <= limit else one[:limit] + "…"
+
+
+def rooted(path: str) -> bool:
+    """Whether a path someone wrote starts at a root on some system: ``/``, ``\\`` or
+    a drive letter. Such a path is never relative to the folder it is meant for."""
+    return path.startswith(("/", "\\")) or _DRIVE.match(path) is not None
