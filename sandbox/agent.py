@@ -5,14 +5,16 @@ is trusted: the host treats every answer as untrusted JSON and decides the
 score itself. Its jobs are narrow:
 
 1. bind ``/grade/ctl.sock`` (JSON lines) and ``/grade/app.sock`` (HTTP) before
-   any student code exists, then wait for the host to make ``/grade`` read-only;
-2. on ``load``: copy the submission to a writable tmpfs, import it, find the
-   Flask app (module-level ``app``, any Flask instance, or a ``create_app()``
-   factory), optionally ``db.create_all()`` inside an app context, and serve it
-   on ``app.sock``;
-3. answer ``models``, ``repr`` and ``dump_db`` so model checks can be compared
+   any student code exists, then wait for ``/grade`` to be made read-only (by
+   the relay in a container, sandbox/relay.py; by the host for a process);
+2. on ``put``: receive the submission's files (a tar, in base64 pieces) and
+   unpack them into a writable tmpfs; no host folder is ever mounted;
+3. on ``load``: import the submission, find the Flask app (module-level
+   ``app``, any Flask instance, or a ``create_app()`` factory), optionally
+   ``db.create_all()`` inside an app context, and serve it on ``app.sock``;
+4. answer ``models``, ``repr`` and ``dump_db`` so model checks can be compared
    on the trusted side;
-4. on ``migrate`` (specs with ``setup: {migrate: true}``): run the submission's
+5. on ``migrate`` (specs with ``setup: {migrate: true}``): run the submission's
    Flask-Migrate migrations, as ``flask db upgrade`` would.
 
 Standard library plus the sandbox image's Flask packages only.
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import base64
 import importlib
+import io
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import sys
+import tarfile
 import threading
 import traceback
 from typing import TYPE_CHECKING, Any, cast
@@ -44,9 +47,9 @@ if TYPE_CHECKING:  # the image's packages are imported only once they are needed
     from werkzeug.serving import BaseWSGIServer
 
 SOCK_DIR = "/grade"
-SUBMISSION = "/submission"
 WORKDIR = "/tmp/app"
 MAX_REQUEST = 1 << 20
+MAX_ARCHIVE = 16 << 20  # the host stages at most 10 MiB of files
 MAX_DB_BYTES = 8 << 20
 PREFERRED = ("app", "wsgi", "main", "application", "run", "server")
 FACTORIES = ("create_app", "make_app")
@@ -62,6 +65,8 @@ class Agent:
     def __init__(self) -> None:
         self.app: Flask | None = None
         self.loaded = threading.Event()
+        self.archive = bytearray()
+        self.received = False
 
     # -- WSGI front door ----------------------------------------------------
 
@@ -73,10 +78,23 @@ class Agent:
 
     # -- control operations -------------------------------------------------
 
+    def op_put(self, data: str, last: bool) -> dict[str, Any]:
+        if self.received:
+            raise LoadError({"type": "AgentError", "message": "the submission came already"})
+        self.archive += base64.b64decode(data, validate=True)
+        if len(self.archive) > MAX_ARCHIVE:
+            raise LoadError({"type": "AgentError", "message": "the submission is too big"})
+        if last:
+            unpack(bytes(self.archive), WORKDIR)
+            self.archive = bytearray()
+            self.received = True
+        return {}
+
     def op_load(self, entry: list[str], create_tables: bool) -> dict[str, Any]:
         if os.access(SOCK_DIR, os.W_OK):
             raise LoadError({"type": "AgentError", "message": "socket folder still writable"})
-        shutil.copytree(SUBMISSION, WORKDIR, symlinks=False, dirs_exist_ok=True)
+        if not self.received:
+            raise LoadError({"type": "AgentError", "message": "no submission received"})
         os.chdir(WORKDIR)
         sys.path.insert(0, WORKDIR)
         # Like `flask run`: a stray app.run() at import must not block loading.
@@ -224,6 +242,25 @@ def type_name(sqltype: TypeEngine[Any]) -> str:
     return type(sqltype).__name__.lower()
 
 
+def unpack(archive: bytes, folder: str) -> None:
+    """Write the host's tar of the submission: folders and regular files, names kept inside."""
+    os.makedirs(folder, exist_ok=True)
+    root = os.path.realpath(folder)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
+        for member in tar:
+            path = os.path.realpath(os.path.join(root, member.name))
+            if not path.startswith(root + os.sep):
+                continue  # the host never sends such a name; skip rather than trust it
+            if member.isdir():
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            elif member.isreg():
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                source = tar.extractfile(member)
+                if source is not None:
+                    with open(path, "wb") as out:
+                        out.write(source.read())
+
+
 # -- finding the app -----------------------------------------------------------
 
 
@@ -335,8 +372,8 @@ def control_loop(agent: Agent, conn: socket.socket, server: BaseWSGIServer) -> N
     reader = conn.makefile("rb")
     writer = conn.makefile("wb")
     ops: dict[str, Callable[..., dict[str, Any]]] = {
-        "load": agent.op_load, "models": agent.op_models, "repr": agent.op_repr,
-        "dump_db": agent.op_dump_db, "migrate": agent.op_migrate}
+        "put": agent.op_put, "load": agent.op_load, "models": agent.op_models,
+        "repr": agent.op_repr, "dump_db": agent.op_dump_db, "migrate": agent.op_migrate}
     while True:
         line = reader.readline(MAX_REQUEST)
         if not line:
@@ -362,9 +399,8 @@ def control_loop(agent: Agent, conn: socket.socket, server: BaseWSGIServer) -> N
 def main() -> None:
     # The image uses the defaults; `--sandbox process` runs without a container and
     # points these at its own folders.
-    global SOCK_DIR, SUBMISSION, WORKDIR
+    global SOCK_DIR, WORKDIR
     SOCK_DIR = os.environ.get("GRADE_SOCK_DIR", SOCK_DIR)
-    SUBMISSION = os.environ.get("GRADE_SUBMISSION", SUBMISSION)
     WORKDIR = os.environ.get("GRADE_WORKDIR", WORKDIR)
     agent = Agent()
     server = serve_app(agent)

@@ -17,7 +17,7 @@ import flask
 import pytest
 
 from grader.grading.checks import run_check, sqlite_type
-from grader.grading.http_client import AppClient
+from grader.grading.http_client import AppClient, unix_socket
 from grader.grading.outcome import CheckOutcome
 from grader.grading.scoring import score_check
 from grader.sandbox.agent_client import AgentClient, AgentGone, AgentTimeout
@@ -89,7 +89,7 @@ class FakeTarget:
 
     def new_client(self, timeout: float) -> AppClient:
         self.calls.append(("new_client", timeout))
-        return AppClient(self.socket_path, timeout)
+        return AppClient(unix_socket(self.socket_path), timeout)
 
     @property
     def agent(self) -> AgentClient:

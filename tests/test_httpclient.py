@@ -15,7 +15,13 @@ import pytest
 from werkzeug.wrappers import Response as BaseResponse
 
 from grader.grading import http_client as httpclient
-from grader.grading.http_client import AppClient, AppUnreachable, RequestTimeout, Response
+from grader.grading.http_client import (
+    AppClient,
+    AppUnreachable,
+    RequestTimeout,
+    Response,
+    unix_socket,
+)
 
 from .helpers import serve_raw, serve_wsgi
 
@@ -113,7 +119,7 @@ def app_socket(tmp_path: Path, release: threading.Event) -> Iterator[str]:
 
 @pytest.fixture
 def client(app_socket: str) -> AppClient:
-    return AppClient(app_socket, timeout=3.0)
+    return AppClient(unix_socket(app_socket), timeout=3.0)
 
 
 def data(r: Response) -> Any:
@@ -200,7 +206,7 @@ def test_an_explicit_cookie_header_wins(client: AppClient) -> None:
 
 
 def test_each_client_has_its_own_cookies(app_socket: str) -> None:
-    one, two = AppClient(app_socket, 3.0), AppClient(app_socket, 3.0)
+    one, two = AppClient(unix_socket(app_socket), 3.0), AppClient(unix_socket(app_socket), 3.0)
     one.get("/set")
     assert data(two.get("/echo"))["cookies"] == {}
 
@@ -297,7 +303,7 @@ def test_dripping_headers_time_out(tmp_path: Path) -> None:
     with serve_raw(drip_headers, tmp_path / "drip.sock") as path:
         start = time.monotonic()
         with pytest.raises(RequestTimeout):
-            AppClient(path, 0.5).get("/")
+            AppClient(unix_socket(path), 0.5).get("/")
         assert time.monotonic() - start < SOONER_THAN_THE_APP
 
 
@@ -308,7 +314,7 @@ def test_a_spent_deadline_sends_nothing(client: AppClient) -> None:
 
 def test_a_missing_socket_is_unreachable(tmp_path: Path) -> None:
     with pytest.raises(AppUnreachable, match="GET /"):
-        AppClient(str(tmp_path / "gone.sock"), 1.0).get("/")
+        AppClient(unix_socket(str(tmp_path / "gone.sock")), 1.0).get("/")
 
 
 def test_a_socket_nobody_listens_on_is_unreachable(tmp_path: Path) -> None:
@@ -317,7 +323,7 @@ def test_a_socket_nobody_listens_on_is_unreachable(tmp_path: Path) -> None:
     s.bind(str(path))
     s.close()  # the file stays, nobody accepts
     with pytest.raises(AppUnreachable):
-        AppClient(str(path), 1.0).get("/")
+        AppClient(unix_socket(str(path)), 1.0).get("/")
 
 
 def hang_up(conn: socket.socket) -> None:
@@ -334,7 +340,7 @@ def test_an_app_that_breaks_the_protocol_is_unreachable(
         tmp_path: Path, handler: Callable[[socket.socket], None]) -> None:
     with serve_raw(handler, tmp_path / "bad.sock") as path:
         with pytest.raises(AppUnreachable):
-            AppClient(path, 1.0).get("/")
+            AppClient(unix_socket(path), 1.0).get("/")
 
 
 def test_response_json() -> None:
@@ -361,7 +367,7 @@ def test_cookies_are_read_by_the_deadline(tmp_path: Path) -> None:
     with serve_raw(slow_cookies, tmp_path / "cookies.sock") as path:
         start = time.monotonic()
         with pytest.raises(httpclient.SlowToRead, match="Set-Cookie headers \\(91\\)"):
-            AppClient(path, 1.0).get("/")
+            AppClient(unix_socket(path), 1.0).get("/")
         assert time.monotonic() - start < 4
 
 
@@ -374,6 +380,6 @@ def test_cookies_set_deleted_and_ignored(tmp_path: Path) -> None:
                      b"Content-Length: 0\r\n\r\n")
 
     with serve_raw(handler, tmp_path / "set.sock") as path:
-        client = AppClient(path, 5.0)
+        client = AppClient(unix_socket(path), 5.0)
         client.get("/")
     assert client.cookies == {"a": "1", "c": 'q"x'}

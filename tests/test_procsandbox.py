@@ -237,7 +237,6 @@ def write(folder):
     return lambda: open(os.path.join(folder, "planted.txt"), "w").close()
 
 attempt("sock", write(os.environ["GRADE_SOCK_DIR"]))
-attempt("submission", write(os.environ["GRADE_SUBMISSION"]))
 attempt("site", write(sys.path[1]))
 attempt("tmp", write("/tmp"))
 attempt("home", write(os.environ["HOME"]))
@@ -268,7 +267,7 @@ def test_shared_folders_stay_read_only_and_private_files_unreadable(
     finally:
         shutil.rmtree(private)
     out = printed(result)
-    for label in ("sock", "submission", "site", "chmod-sock", "private"):
+    for label in ("sock", "site", "chmod-sock", "private"):
         assert f"{label}: DENIED" in out, out
     assert ("tmp: DENIED" in out) == backend.plan.isolation.mounts, out
     assert "home: ALLOWED" in out

@@ -11,7 +11,7 @@ from typing import Any
 import flask
 import pytest
 
-from grader.grading.http_client import AppClient
+from grader.grading.http_client import AppClient, unix_socket
 from grader.grading.pytest_plugin import GradingContext, run_checks, run_order
 from grader.sandbox.agent_client import AgentGone
 from grader.spec.exercise import Exercise, load_exercise
@@ -45,7 +45,7 @@ class RecordingTarget:
         self.socket_path = socket_path
 
     def new_client(self, timeout: float) -> AppClient:
-        return AppClient(self.socket_path, timeout)
+        return AppClient(unix_socket(self.socket_path), timeout)
 
     @property
     def agent(self) -> Any:

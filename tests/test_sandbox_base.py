@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from grader.sandbox.base import Sandbox, SandboxRun
+from grader.sandbox.base import Sandbox, SandboxRun, Target
 from grader.spec.exercise import Limits
 
 
@@ -14,7 +15,7 @@ class ScriptedSandbox(Sandbox):
     """A backend whose output is whatever the test appends to ``printed``."""
 
     def __init__(self, output_kb: int = 1) -> None:
-        super().__init__(Limits(output_kb=output_kb))
+        super().__init__(Path("unused"), Limits(output_kb=output_kb))
         self.printed = b""
         self.dropped_oldest = False
 
@@ -25,13 +26,13 @@ class ScriptedSandbox(Sandbox):
         kept = self.printed[-10:] if self.dropped_oldest else self.printed
         return self._ended(kept, total=len(self.printed), exit_code=0)
 
-    def _launch(self) -> Path:
+    def _launch(self) -> None:
+        raise NotImplementedError
+
+    def _dial(self, target: Target, timeout: float) -> socket.socket:
         raise NotImplementedError
 
     def _check_running(self) -> None:
-        raise NotImplementedError
-
-    def _lock(self, folder: Path) -> None:
         raise NotImplementedError
 
     def _remove(self) -> None:

@@ -36,6 +36,7 @@ from grader.grading.http_client import (
     NotSendable,
     RequestTimeout,
     Response,
+    unix_socket,
 )
 from grader.grading.outcome import CheckOutcome
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
@@ -187,7 +188,7 @@ def test_any_response_is_a_response_or_a_domain_error(
         scripted: tuple[_Scripted, str], reply: bytes) -> None:
     server, path = scripted
     server.reply = reply
-    client = AppClient(path, 2.0)
+    client = AppClient(unix_socket(path), 2.0)
     try:
         resp = client.get("/")
     except (AppUnreachable, RequestTimeout):
@@ -216,7 +217,7 @@ def test_any_cookie_the_app_sets_can_be_sent_back(
     headers = b"".join(b"Set-Cookie: " + dump_cookie(f"c{i}", v).encode("latin-1", "replace")
                        + b"\r\n" for i, v in enumerate(values))
     server.reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + headers + b"\r\nok"
-    client = AppClient(path, 2.0)
+    client = AppClient(unix_socket(path), 2.0)
     client.get("/")
     server.reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     assert client.get("/again").status == 200  # never ValueError('Invalid header value')
@@ -226,7 +227,7 @@ def test_werkzeugs_escaped_newline_cookie_round_trips(scripted: tuple[_Scripted,
     server, path = scripted
     server.reply = (b'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n'
                     b'Set-Cookie: note="a\\012b"; Path=/\r\n\r\n')
-    client = AppClient(path, 2.0)
+    client = AppClient(unix_socket(path), 2.0)
     client.get("/")
     assert client.cookies == {"note": "a\nb"}  # the value the app meant
     server.reply = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
@@ -237,7 +238,7 @@ def test_an_unsendable_extracted_value_is_not_sendable(scripted: tuple[_Scripted
                                                        ) -> None:
     _server, path = scripted
     with pytest.raises(NotSendable):
-        AppClient(path, 2.0).get("/", headers={"X-Token": "a\r\nInjected: 1"})
+        AppClient(unix_socket(path), 2.0).get("/", headers={"X-Token": "a\r\nInjected: 1"})
 
 
 # -- the control channel -----------------------------------------------------------------------
@@ -555,6 +556,6 @@ def test_interim_answers_are_skipped(scripted: tuple[_Scripted, str], interim: b
     server.reply = interim + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     if status is None:
         with pytest.raises(AppUnreachable, match="interim"):
-            AppClient(path, 2.0).get("/")
+            AppClient(unix_socket(path), 2.0).get("/")
     else:
-        assert AppClient(path, 2.0).get("/").status == status
+        assert AppClient(unix_socket(path), 2.0).get("/").status == status

@@ -1,4 +1,8 @@
-"""A small HTTP/1.1 client that reaches the student's app over a unix socket.
+"""A small HTTP/1.1 client that reaches the student's app through the sandbox.
+
+Each request asks the sandbox for a new connection (``Sandbox.dial_app``: a
+socket the Docker sandbox carries over the engine's API, or a unix socket for
+the process sandbox and tests, :func:`unix_socket`).
 
 The app runs in the sandbox; this client runs on the trusted side. Every read
 is bounded in bytes and in wall-clock time, because the other end is hostile.
@@ -12,6 +16,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -20,6 +25,7 @@ from grader.common import untrusted_json
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
 
 MAX_BODY = 2 << 20  # bytes of a response body kept for checking
+Dial = Callable[[float], socket.socket]  # a new connection to the app, within a timeout
 # What a browser would not send back in a Cookie header: controls and non-Latin-1.
 _UNSENDABLE = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\xff]")
 
@@ -80,17 +86,33 @@ class _Response(http.client.HTTPResponse):
         raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) answers")
 
 
-class _UnixConnection(http.client.HTTPConnection):
+def unix_socket(path: str) -> Dial:
+    """Connections to an app listening on the unix socket at *path*."""
+
+    def dial(timeout: float) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    return dial
+
+
+class _DialedConnection(http.client.HTTPConnection):
     response_class = _Response
 
-    def __init__(self, socket_path: str, timeout: float) -> None:
+    def __init__(self, dial: Dial, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
-        self._socket_path = socket_path
+        self._dial = dial
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        timeout = self.timeout if isinstance(self.timeout, float) else 10.0
+        sock = self._dial(timeout)
         sock.settimeout(self.timeout)
-        sock.connect(self._socket_path)
         self.sock = sock
 
 
@@ -105,9 +127,9 @@ def _cut(sock: socket.socket, expired: threading.Event) -> None:
 class AppClient:
     """One browser-like session: it keeps cookies between requests."""
 
-    def __init__(self, socket_path: str, timeout: float,
+    def __init__(self, dial: Dial, timeout: float,
                  evaluator: Evaluator | None = None) -> None:
-        self.socket_path = socket_path
+        self.dial = dial
         self.timeout = timeout
         self.cookies: dict[str, str] = {}  # name → value, as the app meant it
         # name → value as it came on the wire: what a browser sends back. The decoded
@@ -170,7 +192,7 @@ class AppClient:
         if self.cookies and not any(k.lower() == "cookie" for k in all_headers):
             all_headers["Cookie"] = "; ".join(f"{k}={self._wire.get(k, v)}"
                                               for k, v in self.cookies.items())
-        conn = _UnixConnection(self.socket_path, remaining)
+        conn = _DialedConnection(self.dial, remaining)
         # Socket timeouts restart on every read, so an app dripping header bytes could
         # outlast any deadline; this watchdog cuts the connection when time is up.
         expired = threading.Event()

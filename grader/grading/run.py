@@ -47,7 +47,7 @@ HOST_MARGIN = 5.0
 
 SCHEMA_SECONDS = 5.0  # at most, for reading what the staged source declares
 # One set-up step: ask the agent something, within a timeout, before any check runs.
-_Step = Callable[[AgentClient, float], None]
+_Step = Callable[[float], None]  # a set-up step, given its timeout
 
 
 class SandboxTarget:
@@ -96,7 +96,7 @@ class SandboxTarget:
         return max(0.0, self._deadline - time.monotonic())
 
     def new_client(self, timeout: float) -> AppClient:
-        return AppClient(self._box.app_socket, timeout)
+        return AppClient(self._box.dial_app, timeout)
 
     def left_out(self, table: str) -> str | None:
         return self._left_out.get(table)
@@ -230,8 +230,7 @@ def _now() -> str:
 
 def _load(box: Sandbox, exercise: Exercise, deadline: float) -> Problem | None:
     problem = _setup_step(
-        box, lambda agent, timeout: agent.load(exercise.entry, exercise.create_tables,
-                                               timeout=timeout),
+        box, lambda timeout: box.load(exercise.entry, exercise.create_tables, timeout=timeout),
         exercise, deadline,
         slow="loading the app took longer than {timeout:.0f} s. Look for an endless loop or "
              "a blocking call (input(), a server, sleep) that runs at import time.",
@@ -240,7 +239,7 @@ def _load(box: Sandbox, exercise: Exercise, deadline: float) -> Problem | None:
     if problem is None and exercise.migrate:
         # Run the submission's migrations in the sandbox (``setup: {migrate: true}``).
         return _setup_step(
-            box, lambda agent, timeout: agent.migrate(timeout=timeout), exercise, deadline,
+            box, lambda timeout: box.agent.migrate(timeout=timeout), exercise, deadline,
             slow="running the migrations took longer than {timeout:.0f} s. Look for an "
                  "endless loop or a blocking call in migrations/env.py or migrations/versions/.",
             exited="the app's process ended while running the migrations (exit code {code}). "
@@ -253,7 +252,7 @@ def _setup_step(box: Sandbox, step: _Step, exercise: Exercise, deadline: float, 
     """One step that must succeed before the checks run; its failure is the Problem."""
     timeout = min(exercise.limits.startup, deadline - time.monotonic())
     try:
-        step(box.agent, timeout)
+        step(timeout)
     except AgentTimeout:
         return Problem("Timeout", slow.format(timeout=timeout))
     except AgentGone:

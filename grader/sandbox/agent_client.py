@@ -2,7 +2,7 @@
 
 The agent (sandbox/agent.py) runs inside the sandbox, in the student's own
 interpreter, so everything it says is untrusted. The wire format is JSON
-lines over ``ctl.sock``: the host sends ``{"op": NAME, "args": {...}, "id":
+lines over the agent's control connection: the host sends ``{"op": NAME, "args": {...}, "id":
 ID}`` and the agent answers ``{"ok": true, "result": {...}, "id": ID}`` or
 ``{"ok": false, "error": {"type", "message", "file", "line", "text",
 "traceback"}, "id": ID}``. Student code can write onto the connection too;
@@ -34,6 +34,7 @@ from grader.common import untrusted_json
 
 MAX_CONTROL_REPLY = 16 << 20  # bytes; a database dump is the largest answer
 MAX_DB_DUMP = 8 << 20  # bytes of SQLite file
+SEND_CHUNK = 512 << 10  # bytes of the submission's archive per request (agent.MAX_REQUEST)
 _NO_ANSWER = "the app could not answer"
 _NOT_LOADED = "the app could not be loaded"
 
@@ -202,6 +203,15 @@ class AgentClient:
         self._channel.close()
 
     # -- set-up steps ------------------------------------------------------------------
+
+    def receive(self, archive: bytes, *, timeout: float) -> None:
+        """Hand the agent the submission's files (a tar from archive.pack) to unpack."""
+        deadline = time.monotonic() + timeout
+        for start in range(0, max(len(archive), 1), SEND_CHUNK):
+            chunk = archive[start:start + SEND_CHUNK]
+            self._result("put", {"data": base64.b64encode(chunk).decode("ascii"),
+                                 "last": start + SEND_CHUNK >= len(archive)},
+                         max(0.0, deadline - time.monotonic()), unexplained=_NOT_LOADED)
 
     def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> None:
         """Import the submission and find its Flask app (raises AgentRefused with why not)."""

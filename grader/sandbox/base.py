@@ -2,39 +2,46 @@
 
 Life cycle of a sandbox (docs/architecture.md draws it):
 
-    create   the backend lays out a private socket folder and starts the agent
-             (a container, or a process); no student code exists yet
-    ready    the agent has bound ``app.sock`` and ``ctl.sock``; the host makes
-             the folder read-only, checks it holds exactly those two sockets,
-             and connects the :class:`AgentClient`
-    load     grading asks the agent to import the submission (``agent.load``)
-    check    the host talks HTTP to ``app_socket`` and asks the agent typed
-             questions; every answer is untrusted data. Before the first hidden
-             check, grading calls :meth:`Sandbox.mark_hidden`: what the sandbox
-             prints from then on is for instructors only
+    create   the backend starts the agent (a container, or a process) with no
+             student code and no host folder it could write to
+    ready    the agent listens on its control and HTTP sockets; the backend
+             has made their folder read-only to the sandbox (the relay does it
+             in a container, the host for a process) and the host's
+             :class:`AgentClient` is connected through :meth:`Sandbox._dial`
+    load     :meth:`Sandbox.load` sends the submission's files through the
+             agent's connection and asks the agent to import them
+    check    the host talks HTTP through :meth:`Sandbox.dial_app` and asks the
+             agent typed questions; every answer is untrusted data. Before the
+             first hidden check, grading calls :meth:`Sandbox.mark_hidden`:
+             what the sandbox prints from then on is for instructors only
     remove   ``close()`` kills everything the sandbox started, keeps its capped
              output in :attr:`Sandbox.run`, and removes its files; always, in
              ``__exit__``, also on errors and Ctrl-C
 
-A sandbox serves exactly one submission. Everything up to *ready* involves no
-student code, which is what a pool of ready sandboxes may do ahead of time.
+A sandbox serves exactly one submission. Everything up to *ready* involves
+neither student code nor the submission, which is what a pool of ready
+sandboxes may do ahead of time. How the host reaches the sockets is the
+backend's: a Docker sandbox shares no path with the host (its connections go
+through the engine's API, exec_link.py), so the same code runs against an
+engine in a VM or on another machine.
 """
 
 from __future__ import annotations
 
 import abc
-import stat
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from grader.errors import SandboxError
-from grader.sandbox.agent_client import AgentClient, AgentGone
+from grader.sandbox.agent_client import AgentClient, AgentGone, SocketChannel
+from grader.sandbox.archive import pack
 from grader.spec.exercise import Limits
 
 SandboxKind = Literal["docker", "process"]
-SOCKETS = ("app.sock", "ctl.sock")
+Target = Literal["ctl", "app"]  # the agent's control socket, the app's HTTP socket
 _STATUS_EVERY = 0.25  # seconds between asking the backend whether the agent still runs
 
 
@@ -70,20 +77,21 @@ class ImageRef:
 class Sandbox(abc.ABC):
     """One sandbox for one submission; use it as a context manager."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, submission: Path, limits: Limits) -> None:
+        self.submission = submission
         self.limits = limits
         self.run = SandboxRun()
-        self._sock_dir: Path | None = None
         self._agent: AgentClient | None = None
         # What had been printed when mark_hidden was called: (bytes kept, bytes in all).
         self._shown: tuple[bytes, int] | None = None
 
-    @property
-    def app_socket(self) -> str:
-        """The unix socket that reaches the student's app over HTTP."""
-        if self._sock_dir is None:
-            raise SandboxError("the sandbox is not started")
-        return str(self._sock_dir / "app.sock")
+    def dial_app(self, timeout: float) -> socket.socket:
+        """A new connection to the student's app, for one HTTP exchange.
+
+        Raises OSError when the app cannot be reached (ConnectionError and
+        TimeoutError included).
+        """
+        return self._dial("app", timeout)
 
     @property
     def agent(self) -> AgentClient:
@@ -104,14 +112,20 @@ class Sandbox(abc.ABC):
         self.close()
 
     def start(self) -> None:
-        """Create the sandbox, wait until its agent is ready, lock the socket folder."""
-        folder = self._sock_dir = self._launch()
-        self._wait_for_sockets(folder, time.monotonic() + max(self.limits.startup, 10.0))
-        self._lock(folder)
-        found = sorted(p.name for p in folder.iterdir())
-        if found != sorted(SOCKETS):
-            raise SandboxError(f"unexpected files in the socket folder {folder}: {found}")
-        self._agent = AgentClient.connect(str(folder / "ctl.sock"))
+        """Create the sandbox and wait until its agent is ready and connected."""
+        self._launch()
+        connection = self._wait_for_agent(time.monotonic() + max(self.limits.startup, 10.0))
+        self._agent = AgentClient(SocketChannel(connection))
+
+    def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> None:
+        """Send the submission's files to the agent and have it import them.
+
+        Raises what :meth:`AgentClient.load` raises (AgentTimeout, AgentGone,
+        AgentRefused); the files and the import share *timeout*.
+        """
+        deadline = time.monotonic() + timeout
+        self.agent.receive(pack(self.submission), timeout=timeout)
+        self.agent.load(entry, create_tables, timeout=max(0.0, deadline - time.monotonic()))
 
     def mark_hidden(self) -> None:
         """Hidden checks start now: what the sandbox prints from here on is instructors' only.
@@ -155,10 +169,17 @@ class Sandbox(abc.ABC):
             hidden_output=rest[:cap].decode("utf-8", "replace"),
         )
 
-    def _wait_for_sockets(self, folder: Path, deadline: float) -> None:
-        wanted = [folder / name for name in SOCKETS]
+    def _wait_for_agent(self, deadline: float) -> socket.socket:
         next_status = time.monotonic() + _STATUS_EVERY
-        while not all(p.exists() and stat.S_ISSOCK(p.stat().st_mode) for p in wanted):
+        while True:
+            try:
+                return self._dial("ctl", max(0.5, min(5.0, deadline - time.monotonic())))
+            except (ConnectionRefusedError, FileNotFoundError, TimeoutError):
+                pass  # not listening yet
+            except OSError as e:
+                self._check_running()
+                raise SandboxError(f"the sandbox could not be reached: {e}; "
+                                   f"{self._fix_hint()}") from e
             now = time.monotonic()
             if now > deadline:
                 raise SandboxError(f"the sandbox agent did not start in time; {self._fix_hint()}")
@@ -170,16 +191,21 @@ class Sandbox(abc.ABC):
     # -- what each backend provides ---------------------------------------------------------
 
     @abc.abstractmethod
-    def _launch(self) -> Path:
-        """Start the agent; return the folder where it will bind its two sockets."""
+    def _launch(self) -> None:
+        """Start the agent (and whatever carries the host's connections to it)."""
+
+    @abc.abstractmethod
+    def _dial(self, target: Target, timeout: float) -> socket.socket:
+        """A new connection to *target*, once the agent is ready.
+
+        Raises ConnectionRefusedError, FileNotFoundError or TimeoutError while
+        the agent is not listening yet (or, for "ctl", its folder is not
+        locked yet), any other OSError when the sandbox cannot be reached.
+        """
 
     @abc.abstractmethod
     def _check_running(self) -> None:
         """Raise SandboxError (with the agent's last words) if it has stopped."""
-
-    @abc.abstractmethod
-    def _lock(self, folder: Path) -> None:
-        """Make the socket folder read-only to the sandbox."""
 
     @abc.abstractmethod
     def _printed(self) -> tuple[bytes, int]:

@@ -1,19 +1,24 @@
 """Run one submission in a locked-down container and talk to it.
 
 Trust boundary: the container holds the student's code and the agent; the host
-holds the spec and decides the score. The two meet at two unix sockets in a
-host folder mounted at ``/grade``: ``app.sock`` (HTTP to the student's app)
-and ``ctl.sock`` (JSON lines to the agent). The agent binds both before any
-student code exists; the host then makes the folder read-only, so student code
-cannot write files that reach the host.
+holds the spec and decides the score. Nothing of the host is mounted: the
+engine's API is the only way in and out, so the same code works with a local
+engine, Docker Desktop's VM, or an engine reached over TCP with TLS or SSH.
+
+- The agent binds ``/grade/ctl.sock`` (JSON lines) and ``/grade/app.sock``
+  (HTTP) in a small tmpfs, before any student code exists.
+- The host starts the relay (sandbox/relay.py) with ``docker exec``, as a uid
+  of its own that student code cannot signal or trace, and reaches both
+  sockets through its stdin and stdout (exec_link.py). The relay owns
+  ``/grade`` and makes it read-only once the agent listens.
+- The submission's files go to the agent over that connection
+  (``Sandbox.load``); its output comes back through the engine's logs.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Mapping
@@ -26,10 +31,12 @@ import requests
 from docker.types import LogConfig, Ulimit
 
 from grader.errors import SandboxError
-from grader.sandbox.base import Sandbox, SandboxRun
+from grader.sandbox.base import Sandbox, SandboxRun, Target
+from grader.sandbox.exec_link import ExecLink, LinkBroken
 from grader.spec.exercise import Limits
 
 SANDBOX_UID = 10001
+RELAY = ["python3", "-I", "-S", "/opt/grade/relay.py"]
 MANAGED_LABEL = "grade.managed"  # on every container and build helper grade creates
 OWNER_LABEL = "grade.owner"  # host:pid of the grader that owns it
 
@@ -39,31 +46,31 @@ class DockerSandbox(Sandbox):
 
     def __init__(self, client: docker.DockerClient, image: str, submission: Path, limits: Limits,
                  labels: Mapping[str, str] | None = None) -> None:
-        super().__init__(limits)
+        super().__init__(submission, limits)
         self.client = client
         self.image = image
-        self.submission = submission
         self.labels = dict(labels or {})
         self.name = f"grade-{uuid.uuid4().hex[:12]}"
-        self._dir: Path | None = None
         self._container: Any = None
+        self._link: ExecLink | None = None
 
-    def _launch(self) -> Path:
-        folder = self._dir = Path(tempfile.mkdtemp(prefix="grade-sock-"))
-        # The sandbox user must create its sockets here, and only until we lock it.
-        os.chmod(folder, 0o777)
+    def _launch(self) -> None:
         lim = self.limits
+        uid, relay = _sandbox_uid(), _relay_uid()
         try:
             self._container = self.client.containers.create(
                 self.image,
                 command=["python3", "/opt/grade/agent.py"],
                 name=self.name,
-                user=f"{_sandbox_uid()}:{_sandbox_uid()}",
+                user=f"{uid}:{uid}",
                 network_mode="none",
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 read_only=True,
-                tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.tmpfs_mb}m,mode=1777"},
+                tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.tmpfs_mb}m,mode=1777",
+                       # The agent's sockets; the relay owns it and locks it (relay.py).
+                       "/grade": f"rw,nosuid,nodev,noexec,size=64k,uid={relay},gid={relay},"
+                                 "mode=1777"},
                 shm_size="8m",
                 pids_limit=lim.pids,
                 mem_limit=f"{lim.memory_mb}m",
@@ -71,10 +78,6 @@ class DockerSandbox(Sandbox):
                 nano_cpus=int(lim.cpus * 1e9),
                 ulimits=[Ulimit(name="nofile", soft=256, hard=256),
                          Ulimit(name="core", soft=0, hard=0)],
-                volumes={
-                    str(self.submission): {"bind": "/submission", "mode": "ro"},
-                    str(folder): {"bind": "/grade", "mode": "rw"},
-                },
                 labels={**managed_labels(), **self.labels},
                 log_config=LogConfig(type="json-file",
                                      config={"max-size": "1m", "max-file": "1"}),
@@ -83,21 +86,31 @@ class DockerSandbox(Sandbox):
                 detach=True,
             )
             self._container.start()
+            # Started while the agent boots; the host's first connection waits for it.
+            exec_id = self.client.api.exec_create(
+                self._container.id, RELAY, stdin=True, stdout=True, stderr=True, tty=False,
+                user=f"{relay}:{relay}", workdir="/")["Id"]
+            self._link = ExecLink(self.client.api.exec_start(exec_id, socket=True), self.name)
         except docker.errors.ImageNotFound as e:
             raise SandboxError(f"the sandbox image {self.image} is missing; "
                                "run `grade image build`") from e
-        except docker.errors.DockerException as e:
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise SandboxError(f"Docker could not start the sandbox: {e}") from e
-        return folder
+        except LinkBroken as e:
+            raise SandboxError(str(e)) from e
+
+    def _dial(self, target: Target, timeout: float) -> socket.socket:
+        if self._link is None:
+            raise LinkBroken("the sandbox is not started")
+        return self._link.open(target, timeout)
 
     def _check_running(self) -> None:
         self._container.reload()
         if self._container.status not in ("created", "running"):
             logs = self._container.logs().decode("utf-8", "replace")[-2000:]
             raise SandboxError(f"the sandbox agent exited before starting:\n{logs}")
-
-    def _lock(self, folder: Path) -> None:
-        os.chmod(folder, 0o755)
+        if self._link is not None and self._link.broken is not None:
+            raise SandboxError(f"the connection to the sandbox ended: {self._link.broken}")
 
     def _fix_hint(self) -> str:
         return "check the image with `grade image build --rebuild`"
@@ -139,10 +152,10 @@ class DockerSandbox(Sandbox):
 
     def _remove(self) -> None:
         try:
-            _remove(self.client, self.name)
+            if self._link is not None:
+                self._link.close()
         finally:
-            if self._dir is not None:
-                shutil.rmtree(self._dir, ignore_errors=True)
+            _remove(self.client, self.name)
 
 
 def _remove(client: docker.DockerClient, name: str) -> None:
@@ -167,6 +180,11 @@ def _remove(client: docker.DockerClient, name: str) -> None:
 def _sandbox_uid() -> int:
     # Never the grader's own uid: student code must not run as the checker's user.
     return SANDBOX_UID if os.getuid() != SANDBOX_UID else SANDBOX_UID + 1
+
+
+def _relay_uid() -> int:
+    # Not the student's: student code must not signal the relay or open its pipes.
+    return _sandbox_uid() + 1
 
 
 def managed_labels() -> dict[str, str]:

@@ -37,7 +37,7 @@ from grader.sandbox.container import managed_labels
 Progress = Callable[[str], None]
 
 REPOSITORY = "grade-sandbox"
-SANDBOX_FILES = ("Dockerfile", "requirements.txt", "agent.py")
+SANDBOX_FILES = ("Dockerfile", "requirements.txt", "agent.py", "relay.py")
 OFFICIAL_BASE = "python:3.11-slim"
 LOCAL_BASE_REPOSITORY = "grade-base"
 DEFAULT_SUITE = "bookworm"

@@ -28,6 +28,8 @@ import math
 import os
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,7 @@ from pathlib import Path
 
 from grader.common.data_files import data_path
 from grader.errors import SandboxError
-from grader.sandbox.base import Sandbox, SandboxRun
+from grader.sandbox.base import Sandbox, SandboxRun, Target
 from grader.sandbox.process_probe import Isolation, free_uid, probe, processes, processes_of
 from grader.spec.exercise import Limits
 
@@ -49,6 +51,7 @@ ADDRESS_SPACE_EXTRA_MB = 256
 NOFILE = 256
 WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 LAUNCHER = Path(__file__).resolve().parent / "process_launch.py"
+SOCKETS = ("app.sock", "ctl.sock")
 
 
 @contextlib.contextmanager
@@ -72,9 +75,8 @@ class ProcessSandbox(Sandbox):
 
     def __init__(self, isolation: Isolation, submission: Path, limits: Limits,
                  labels: Mapping[str, str] | None = None) -> None:
-        super().__init__(limits)
+        super().__init__(submission, limits)
         self.isolation = isolation
-        self.submission = submission
         self.labels = dict(labels or {})
         self.uid = -1
         self._root: Path | None = None
@@ -84,27 +86,25 @@ class ProcessSandbox(Sandbox):
         self._keep = limits.output_kb * 1024  # bytes of output to keep; mark_hidden adds more
         self._reader: threading.Thread | None = None
         self._marker = uuid.uuid4().hex
+        self._sock: Path | None = None
+        self._locked = False
 
     @property
     def folder(self) -> Path | None:
-        """The sandbox's private folder (sockets, submission, home); gone after close."""
+        """The sandbox's private folder (sockets, home); gone after close."""
         return self._root
 
-    def _launch(self) -> Path:
+    def _launch(self) -> None:
         """Lay out the folders and start the agent."""
         iso = self.isolation
         self.uid = free_uid() if iso.drop else os.getuid()
         gid = self.uid if iso.drop else os.getgid()
         root = self._root = Path(tempfile.mkdtemp(prefix="grade-proc-"))
         os.chmod(root, 0o711)
-        sock, home, sub = root / "sock", root / "home", root / "submission"
-        shutil.copytree(self.submission, sub, symlinks=False)
+        sock, home = root / "sock", root / "home"
+        self._sock = sock
         sock.mkdir()
         home.mkdir()
-        for dirpath, _, filenames in os.walk(sub):
-            _own(Path(dirpath), gid, 0o750)
-            for f in filenames:
-                _own(Path(dirpath) / f, gid, 0o640)
         _own(sock, gid, 0o770 if iso.drop else 0o700)  # the agent binds here until we lock it
         if iso.drop:
             os.chown(home, self.uid, gid)
@@ -120,8 +120,8 @@ class ProcessSandbox(Sandbox):
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home),
                "TMPDIR": str(home), "LANG": "C.UTF-8", "USER": "grade-sandbox",
                "LOGNAME": "grade-sandbox", "MALLOC_ARENA_MAX": "2",
-               "GRADE_SOCK_DIR": str(sock), "GRADE_SUBMISSION": str(sub),
-               "GRADE_WORKDIR": str(home / "app"), "GRADE_SANDBOX_RUN": self._marker}
+               "GRADE_SOCK_DIR": str(sock), "GRADE_WORKDIR": str(home / "app"),
+               "GRADE_SANDBOX_RUN": self._marker}
         cmd = [*iso.pdeathsig, *iso.unshare, iso.python, "-I", "-S", "-u", "-B",
                str(LAUNCHER), json.dumps(config)]
         try:
@@ -134,6 +134,26 @@ class ProcessSandbox(Sandbox):
         self._reader = threading.Thread(target=self._drain, args=(self._proc.stdout.fileno(),),
                                         daemon=True)
         self._reader.start()
+
+    def _dial(self, target: Target, timeout: float) -> socket.socket:
+        folder = self._sock
+        if folder is None:
+            raise ConnectionRefusedError("the sandbox is not started")
+        if not self._locked:
+            if target != "ctl" or not all(_is_socket(folder / name) for name in SOCKETS):
+                raise ConnectionRefusedError("the agent is not listening yet")
+            os.chmod(folder, 0o750 if self.isolation.drop else 0o500)
+            found = sorted(p.name for p in folder.iterdir())
+            if found != sorted(SOCKETS):
+                raise SandboxError(f"unexpected files in the socket folder {folder}: {found}")
+            self._locked = True
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(str(folder / f"{target}.sock"))
+        except OSError:
+            sock.close()
+            raise
         return sock
 
     def _rlimits(self) -> dict[str, int]:
@@ -171,9 +191,6 @@ class ProcessSandbox(Sandbox):
             tail = bytes(self._output[-2000:]).decode("utf-8", "replace")
             raise SandboxError(f"the sandbox agent exited before starting "
                                f"(exit code {self._proc.returncode}):\n{tail}")
-
-    def _lock(self, folder: Path) -> None:
-        os.chmod(folder, 0o750 if self.isolation.drop else 0o500)
 
     def wait_exit(self, timeout: float) -> int | None:
         if self._proc is None:
@@ -250,6 +267,13 @@ def _sweep(uid: int) -> None:
                     os.unlink(entry.path)
             except OSError:
                 continue  # gone already
+
+
+def _is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _own(path: Path, gid: int, mode: int) -> None:
