@@ -182,6 +182,13 @@ def _forged_files_stayed_inside(result: GradeResult, tmp_path: Path) -> None:
     assert not planted, f"result files appeared on the host: {planted}"
 
 
+def _relay_held(result: GradeResult, tmp_path: Path) -> None:
+    out = printed(result)
+    assert "RELAYS:" in out, out
+    for attack in ("FD-OK", "KILL-OK", "SOCK-OK"):
+        assert attack not in out, out
+
+
 def _pytest_was_not_reachable(result: GradeResult, tmp_path: Path) -> None:
     assert "pytest is not importable here" in printed(result)
 
@@ -369,6 +376,9 @@ CASES: dict[str, Case] = {
     # plants "all passed" result files everywhere, serves a wrong body
     "forged_results": Case("ex01", "ex01_forged_results.py", 2, "failed", QUICK, plants_shared=True,
                            verify=_forged_files_stayed_inside),
+    # kills the relay, forges frames into its pipes, swaps the app's socket; serves a wrong body
+    "attack_relay": Case("ex01", "ex01_attack_relay.py", 2, "failed", QUICK,
+                         verify=_relay_held),
     # patches pytest/unittest/__import__ in the sandbox; the checks run on the host
     "patch_pytest": Case("ex01", "ex01_patch_pytest.py", 2, "failed", QUICK,
                          verify=_pytest_was_not_reachable),

@@ -4,8 +4,9 @@ Everything that grades asks for sandboxes the same way::
 
     with open_sandbox("docker", client=client) as sandboxes:   # or "process"
         with sandboxes(staged_folder, exercise.limits, labels) as box:
-            box.agent.load(...)          # typed agent client (agent_client.py)
-            ... HTTP to box.app_socket ...
+            box.load(entry, create_tables, timeout=...)   # sends the files, imports them
+            box.agent.models(...)        # typed agent client (agent_client.py)
+            ... HTTP over box.dial_app(timeout) ...
 
 :func:`open_sandbox` returns a :class:`SandboxFactory` that the caller owns
 for as long as the ``with`` lasts: it has checked that the backend can run

@@ -102,7 +102,9 @@ class DockerSandbox(Sandbox):
     def _dial(self, target: Target, timeout: float) -> socket.socket:
         if self._link is None:
             raise LinkBroken("the sandbox is not started")
-        return self._link.open(target, timeout)
+        # The agent is known to listen once its control connection is up: HTTP
+        # connections need not wait for the relay's answer.
+        return self._link.open(target, timeout, confirmed=target == "ctl")
 
     def _check_running(self) -> None:
         self._container.reload()

@@ -86,15 +86,17 @@ class ExecLink:
 
     # -- callers -----------------------------------------------------------------------------
 
-    def open(self, target: str, timeout: float) -> socket.socket:
+    def open(self, target: str, timeout: float, *, confirmed: bool = True) -> socket.socket:
         """A connected socket to ``target`` ("ctl" or "app") in the sandbox.
 
         Raises ConnectionRefusedError (nothing listens there yet, or the relay
-        said no), TimeoutError, or LinkBroken.
+        said no), TimeoutError, or LinkBroken. *confirmed* False returns at
+        once, saving a round trip: what the caller writes follows the relay's
+        connect, and a refusal shows as the connection's end.
         """
         inner, outer = socket.socketpair()
         inner.setblocking(False)
-        channel = _Channel(inner)
+        channel = _Channel(inner, opened=not confirmed)
         with self._lock:
             if self._broken is not None or self._closing:
                 inner.close()
@@ -105,6 +107,8 @@ class ExecLink:
             self._channels[cid] = channel
             self._out += _frame(cid, OPEN, target.encode())
         self._wake()
+        if not confirmed:
+            return outer
         if not channel.answered.wait(timeout):
             self._abandon(cid)
             outer.close()
