@@ -21,7 +21,7 @@ Every path given to dockerd lies outside ``/tmp``: inside its namespace,
 
 By hand, as root: ``python -m tests.remote_engine`` starts one, prints the
 environment a client needs (``DOCKER_HOST`` and friends), and stops it and
-removes its folders on Ctrl-C.
+removes its folders on Ctrl-C or SIGTERM (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -372,7 +373,13 @@ def running(log: Path) -> Iterator[RemoteEngine]:
 
 def main() -> int:
     """Start an engine, print how to reach it, and keep it until Ctrl-C or SIGTERM."""
-    log = Path.cwd() / "remote-dockerd.log"
+    # Beside the engine's other leftovers, never in the checkout the command runs from.
+    fd, name = tempfile.mkstemp(prefix="grade-remote-dockerd-", suffix=".log")
+    os.close(fd)
+    log = Path(name)
+    # A shell without job control starts `... &` with SIGINT ignored; Ctrl-C and kill
+    # must both stop the engine.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with running(log) as engine:
