@@ -42,6 +42,8 @@ SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 GRADER_FILES = str(Path(grader.__file__).resolve().parent)
 
+GradePath = Callable[[str, Path], GradeResult]  # the grade_path fixtures: exercise id, path
+
 
 # -- a graded submission, as the gradebook and the class report store it -----------------------
 

@@ -7,6 +7,11 @@ exact score and status, a wall-clock bound, that no check ran past its own
 time limit, that the folder holding the submission is unchanged, and (through
 the ``grade_path`` fixture) that no sandbox container is left behind.
 
+Every case runs three times with one body (``_grade_hostile``): on the local
+engine, and on a second engine that sees none of the host's files, as Docker
+Desktop's does (tests/remote_engine.py), over its unix socket and over TCP
+with TLS.
+
 Known grader bugs are marked with :func:`known_bug` at the one assertion they
 break, so the rest of the case is still checked and a fix shows up as a failure
 asking to drop the marker.
@@ -18,14 +23,12 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from pathlib import Path
 
 import docker
 import pytest
 
-from grader.grading.scoring import GradeResult
 from grader.reports.terminal import summary
 from grader.sandbox.container import MANAGED_LABEL
 from grader.spec import catalog
@@ -39,6 +42,7 @@ from .helpers import (
     MARGIN,
     BugAt,
     Case,
+    GradePath,
     known_bug,
     processes_with,
     shared_folders,
@@ -64,19 +68,13 @@ def _at(case: Case, step: BugAt) -> AbstractContextManager[None]:
     return known_bug(case.bug) if case.bug and case.bug_at == step else nullcontext()
 
 
-# -- the test -------------------------------------------------------------------------------
+# -- the tests: one body, run on each engine ------------------------------------------------
 
 
-@pytest.mark.docker
-@pytest.mark.parametrize("name", list(CASES))
-def test_hostile_submission_gets_its_honest_grade(
-    name: str,
-    grade_path: Callable[[str, Path], GradeResult],
-    docker_client: docker.DockerClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
-) -> None:
+def _grade_hostile(name: str, grade_path: GradePath, client: docker.DockerClient,
+                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                   request: pytest.FixtureRequest) -> None:
+    """Grade case *name* with *grade_path*, which grades on the engine *client* reaches."""
     case = CASES[name]
     held = ExitStack()
     request.addfinalizer(held.close)
@@ -97,7 +95,7 @@ def test_hostile_submission_gets_its_honest_grade(
     shown = f"{summary(result)}\noutput: {result.output[:500]!r}"
     assert elapsed < case.seconds, f"grading took {elapsed:.1f} s\n{shown}"
     assert elapsed < exercise.limits.time + MARGIN
-    assert not _ours(docker_client), "a sandbox container of this test was left behind"
+    assert not _ours(client), "a sandbox container of this test was left behind"
     assert _snapshot(tmp_path) == before, "grading changed the folder holding the submission"
     if case.problem is None:
         assert result.problem is None, shown
@@ -115,3 +113,35 @@ def test_hostile_submission_gets_its_honest_grade(
         late = [(c.name, c.duration) for c in result.checks if c.duration > limits[c.id] + 1]
         assert not late, f"checks ran past their time limit: {late}"
 
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_submission_gets_its_honest_grade(
+    name: str, grade_path: GradePath, docker_client: docker.DockerClient, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+) -> None:
+    _grade_hostile(name, grade_path, docker_client, tmp_path, monkeypatch, request)
+
+
+# The same on an engine that sees none of the host's files (tests/remote_engine.py), over
+# its unix socket and over TCP with TLS.
+
+
+@pytest.mark.docker
+@pytest.mark.remote_engine
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_submission_on_the_second_engine_over_unix(
+    name: str, remote_grade_path: GradePath, remote_client: docker.DockerClient,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+) -> None:
+    _grade_hostile(name, remote_grade_path, remote_client, tmp_path, monkeypatch, request)
+
+
+@pytest.mark.docker
+@pytest.mark.remote_engine
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_submission_on_the_second_engine_over_tls(
+    name: str, tls_grade_path: GradePath, tls_client: docker.DockerClient,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest,
+) -> None:
+    _grade_hostile(name, tls_grade_path, tls_client, tmp_path, monkeypatch, request)
