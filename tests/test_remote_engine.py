@@ -12,6 +12,7 @@ verdicts the local engine gives. The hostile suite runs there too
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,8 +34,8 @@ from grader.sandbox import ImageRef
 from grader.sandbox.container import managed_labels
 from grader.spec import catalog
 
-from .helpers import EXERCISES, ROOT, GradePath, known_bug
-from .remote_engine import CA_BUNDLE_ENV, RemoteEngine
+from .helpers import EXERCISES, ROOT, GradePath
+from .remote_engine import CA_BUNDLE_ENV, DOCKER_ENV, RemoteEngine
 
 pytestmark = [pytest.mark.docker, pytest.mark.remote_engine]
 
@@ -125,15 +126,14 @@ def test_the_image_built_there_is_the_one_both_connections_see(
 
 def test_grade_over_tls_ignores_a_ca_bundle_in_the_environment(
         remote_engine: RemoteEngine, remote_image: ImageRef) -> None:
-    # requests lets REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace docker-py's CA, so
-    # `grade` cannot reach a TLS engine from a shell that sets one (common behind
-    # company proxies); `docker` itself can.
+    # requests would let REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) replace docker-py's CA,
+    # so `grade` could not reach a TLS engine from a shell that sets one (common behind
+    # company proxies); `docker` itself can (docker_connection._client).
     env = remote_engine.env(os.environ, over_tls=True) | dict.fromkeys(
         CA_BUNDLE_ENV, "/etc/ssl/certs/ca-certificates.crt")
     done = subprocess.run([sys.executable, "-m", "grader.cli", "image", "build"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
-    with known_bug("docker_connection.connect lets REQUESTS_CA_BUNDLE replace the TLS CA"):
-        assert done.returncode == 0, done.stderr[-1500:]
+    assert done.returncode == 0, done.stderr[-1500:]
 
 
 # -- grading there, in the library ---------------------------------------------------------------
@@ -265,3 +265,36 @@ def test_selftest_passes_on_the_second_engine(remote_image: ImageRef,
     done = _cli(remote_engine, "unix", "selftest")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert done.stdout.rstrip().endswith(f"selftest: all {len(SHIPPED)} exercise(s) passed")
+
+
+def _context_config(folder: Path, host: str) -> Path:
+    """A Docker CLI configuration whose current context points at *host*, as Docker
+    Desktop sets up ``desktop-linux`` (DOCKER_HOST unset)."""
+    name = "desktop-sim"
+    meta = folder / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps({
+        "Name": name, "Metadata": {},
+        "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": False}}}), encoding="utf-8")
+    (folder / "config.json").write_text(json.dumps({"currentContext": name}), encoding="utf-8")
+    return folder
+
+
+def test_the_docker_clis_current_context_is_followed(remote_image: ImageRef,
+                                                     remote_engine: RemoteEngine,
+                                                     tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("GRADE_") and k not in DOCKER_ENV}
+    solution = str(EXERCISES / "ex02" / "solution.py")
+    gone = _context_config(tmp_path / "gone", f"unix://{tmp_path}/no-engine.sock")
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "submit", "ex02", solution,
+                           "--report-dir", str(tmp_path / "r1")], cwd=ROOT,
+                          env=base | {"DOCKER_CONFIG": str(gone)}, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3 and "no-engine.sock" in done.stderr, done.stderr[-1500:]
+    there = _context_config(tmp_path / "there", remote_engine.unix_url)
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "submit", "ex02", solution,
+                           "--report-dir", str(tmp_path / "r2")], cwd=ROOT,
+                          env=base | {"DOCKER_CONFIG": str(there)}, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "7/7" in done.stdout, done.stdout + done.stderr[-1500:]
