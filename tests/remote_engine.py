@@ -44,6 +44,8 @@ import docker
 import docker.errors
 import docker.tls
 
+from .helpers import processes_with
+
 PREFIX = "grade-remote-"  # the engine's folders: /run/PREFIX<pid>-<hex>, /var/lib/PREFIX...
 RUN_BASE = Path("/run")
 STATE_BASE = Path("/var/lib")
@@ -277,20 +279,6 @@ def _wait_ready(engine: RemoteEngine, proc: subprocess.Popen[bytes], deadline: f
                             f"{engine.log} ends:\n{engine.log_tail()}")
 
 
-def _processes_with(marker: str) -> list[int]:
-    """Pids whose command line holds *marker* (the engine's unique folder name)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            if marker.encode() in Path("/proc", entry, "cmdline").read_bytes():
-                found.append(int(entry))
-        except OSError:
-            continue  # gone meanwhile
-    return found
-
-
 def _kill(pids: list[int], sig: signal.Signals) -> None:
     for pid in pids:
         try:
@@ -311,7 +299,7 @@ def _stop(name: str, proc: subprocess.Popen[bytes] | None) -> list[int]:
     # Its containerd and shims name the exec root in their command lines; after a
     # clean stop none is left, after a KILL they may be.
     deadline = time.monotonic() + 10
-    while (left := _processes_with(name)) and time.monotonic() < deadline:
+    while (left := processes_with(name)) and time.monotonic() < deadline:
         time.sleep(0.2)
     _kill(left, signal.SIGKILL)
     return left

@@ -108,11 +108,11 @@ class _DialedConnection(http.client.HTTPConnection):
     def __init__(self, dial: Dial, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._dial = dial
+        self._connect_timeout = timeout
 
     def connect(self) -> None:
-        timeout = self.timeout if isinstance(self.timeout, float) else 10.0
-        sock = self._dial(timeout)
-        sock.settimeout(self.timeout)
+        sock = self._dial(self._connect_timeout)
+        sock.settimeout(self._connect_timeout)
         self.sock = sock
 
 
