@@ -171,11 +171,12 @@ def image_build(rebuild: bool, base: str | None) -> None:
 @cli.command("validate")
 @click.argument("target", required=False, metavar="[EX|PATH]")
 def validate_cmd(target: str | None) -> None:
-    """Check every spec (or one exercise, spec or folder); print each problem."""
+    """Check every spec (or one exercise, spec or folder); print each problem and warning."""
     results = validate.validate_all(validate.find_specs(target))
     problems = [p for v in results for p in v.problems]
-    for problem in problems:
-        click.echo(str(problem))
+    for v in results:  # warnings never change the exit code
+        for line in v.lines():
+            click.echo(line)
     if problems:
         bad = sum(1 for v in results if not v.ok)
         click.echo(f"{len(problems)} problem(s) in {bad} of {len(results)} spec(s)", err=True)
@@ -205,6 +206,8 @@ def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
 def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind) -> None:
     """Grade each exercise's solution, starter and mutants; fail if a spec lets one through."""
     checked = validate.validate_all(validate.find_specs(target))
+    for warning in (w for v in checked for w in v.warnings):
+        click.echo(str(warning), err=True)
     problems = [p for v in checked for p in v.problems]
     if problems:
         for problem in problems:

@@ -24,7 +24,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 import grader
 from grader.ci import run as ci
 from grader.common.filelock import exclusive
-from grader.grading import evaluator_ops
+from grader.grading import evaluator_ops, html_find
 from grader.grading.compare import Assertion
 from grader.grading.run import HOST_MARGIN
 from grader.grading.scoring import CheckResult, GradeResult, Problem, Timings
@@ -363,8 +363,9 @@ CASES: dict[str, Case] = {
     # endless loop at import: the 15 s startup limit stops it
     "loop_at_import": Case("ex01", "ex01_loop_at_import.py", 0, "timeout", 15 + MARGIN,
                            problem="Timeout"),
-    # endless loop in / only: both / checks time out (5 s each), the 404 check still scores
-    "loop_in_view": Case("ex01", "ex01_loop_in_view.py", 1, "timeout", 2 * 5 + MARGIN),
+    # endless loop in / only: both / checks time out (5 s each); the 404 check passes but
+    # requires / to answer, so it scores nothing
+    "loop_in_view": Case("ex01", "ex01_loop_in_view.py", 0, "timeout", 2 * 5 + MARGIN),
     # fork bomb whose children hold every pid: the app has no pid left for its server
     # thread, so it cannot be graded (0, error); the bomb stays inside the pids limit
     "fork_bomb": Case("ex01", "ex01_fork_bomb.py", 0, "error", QUICK, problem=ANY,
@@ -410,41 +411,40 @@ CASES: dict[str, Case] = {
                          problem="SyntaxError", submit_as="ex01_syntax_error.py",
                          verify=_points_at_the_line),
     # drips a correct answer's headers over 12 s, each byte within a socket timeout:
-    # both / checks must still stop at their 5 s limit; the 404 check scores
-    "slow_headers": Case("ex01", "ex01_slow_headers.py", 1, "timeout", 2 * 5 + MARGIN),
+    # both / checks must still stop at their 5 s limit; the 404 check is guarded (0)
+    "slow_headers": Case("ex01", "ex01_slow_headers.py", 0, "timeout", 2 * 5 + MARGIN),
     # rewrites the agent's column description to claim String(80)/unique/not null; the
-    # column facts come from the real database, so only "model exists" of that check
-    # counts: 3 + 0.4 of 11
-    "forged_models": Case("ex03", "ex03_forged_models.py", 3.4, "failed", QUICK),
+    # column facts come from the real database, so none of that check's facts count: 3 of 11
+    "forged_models": Case("ex03", "ex03_forged_models.py", 3, "failed", QUICK),
     # an import error whose message is terminal control sequences faking "5/5 passed"
     "terminal_escapes": Case("ex01", "ex01_terminal_escapes.py", 0, "error", QUICK,
                              problem="RuntimeError", verify=_summary_is_plain_text),
     # -- issue 9: facts the host establishes --
     # replaces the agent's dump_db (found with gc) by a hand-made database that has the
-    # constraints; the source declares plain Text, so they stay unearned: 3.4 of 11
-    "forged_dump": Case("ex03", "ex03_forged_dump.py", 3.4, "failed", QUICK,
+    # constraints; the source declares plain Text, so they stay unearned: 3 of 11
+    "forged_dump": Case("ex03", "ex03_forged_dump.py", 3, "failed", QUICK,
                         verify=_forgery_ran("replaced dump_db in 1")),
     # no migrations; tables and an alembic_version row made at import, `migrate` a no-op:
     # no staged migration creates the table, so only the model's table name counts (1 of 12)
     "forged_migrate": Case("ex07", "ex07_forged_migrate.py", 1, "failed", QUICK,
                            submit_as="app.py", verify=_forgery_ran("replaced migrate in 1")),
     # writes forged answers claiming a perfect model onto the control connection: they do
-    # not carry the request's id, so the agent's real answers count: 3.4 of 11, as honest
-    "control_spray": Case("ex03", "ex03_control_spray.py", 3.4, "failed", QUICK,
+    # not carry the request's id, so the agent's real answers count: 3 of 11, as honest
+    "control_spray": Case("ex03", "ex03_control_spray.py", 3, "failed", QUICK,
                           verify=_forgery_ran("sprayed 1 connection")),
     # a decoy User under `if False:` declares the constraints, and the dump is forged:
-    # only classes that run at a module's top level declare anything (3.4 of 11)
-    "decoy_model": Case("ex03", "ex03_decoy_model.py", 3.4, "failed", QUICK,
+    # only classes that run at a module's top level declare anything (3 of 11)
+    "decoy_model": Case("ex03", "ex03_decoy_model.py", 3, "failed", QUICK,
                         verify=_forgery_ran("replaced dump_db in 1")),
-    # the agent's repr answers "<User NAME>" for a class with no __repr__ (3.4 of 11)
-    "forged_repr": Case("ex03", "ex03_forged_repr.py", 3.4, "failed", QUICK,
+    # the agent's repr answers "<User NAME>" for a class with no __repr__ (3 of 11)
+    "forged_repr": Case("ex03", "ex03_forged_repr.py", 3, "failed", QUICK,
                         verify=_forgery_ran("replaced repr in 1")),
     # the agent's models answer renames class Account to User: no class User exists (0)
     "forged_table": Case("ex03", "ex03_forged_table.py", 0, "failed", QUICK,
                          verify=_forgery_ran("replaced models in 1")),
     # a forged dump whose column and table names and DEFAULT are SQL aimed at the host's
     # copy: names are quoted and statements run one at a time; the facts follow the source
-    "forged_names": Case("ex03", "ex03_forged_names.py", 3.4, "failed", QUICK,
+    "forged_names": Case("ex03", "ex03_forged_names.py", 3, "failed", QUICK,
                          verify=_forgery_ran("replaced dump_db in 1")),
     # a correct model whose dump answer is 24 MB: over the channel's cap, so the database
     # checks fail, and the next questions (repr) are still answered: 3 of 11
@@ -454,15 +454,16 @@ CASES: dict[str, Case] = {
     # an import error whose message holds lone surrogates: shown with U+FFFD
     "surrogate_exception": Case("ex01", "ex01_surrogate_exception.py", 0, "error", QUICK,
                                 problem="RuntimeError", verify=_surrogates_replaced),
-    # every answer is JSON nested 100,000 deep: JSON checks fail, partial status points stay
-    "deep_json": Case("ex05", "ex05_deep_json.py", 2.33, "failed", QUICK,
+    # every answer is JSON nested 100,000 deep: JSON checks fail, partial status and
+    # Content-Type points stay (1.33 + 1.33)
+    "deep_json": Case("ex05", "ex05_deep_json.py", 2.66, "failed", QUICK,
                       verify=_writes_small_clean_reports),
     # every answer is a 50 MB JSON document: the host keeps 2 MiB, which is not JSON
-    "huge_json": Case("ex05", "ex05_huge_json.py", 2.33, "failed", 15 + MARGIN,
+    "huge_json": Case("ex05", "ex05_huge_json.py", 2.66, "failed", 15 + MARGIN,
                       verify=_writes_small_clean_reports),
-    # JSON bodies of lone surrogates; the error check only asks for a string (2.33 + 1); the
+    # JSON bodies of lone surrogates; the error check only asks for a string (2.66 + 1); the
     # POST flow stops where the next request cannot be made from the answer: no partial share
-    "surrogate_json": Case("ex05", "ex05_surrogate_json.py", 3.33, "failed", QUICK,
+    "surrogate_json": Case("ex05", "ex05_surrogate_json.py", 3.66, "failed", QUICK,
                            verify=_writes_small_clean_reports),
     # no User, one model class whose name is 12 million characters (84 MB of reports once)
     "huge_class_name": Case("ex03", "ex03_huge_class_name.py", 0, "failed", 15 + MARGIN,
@@ -478,21 +479,22 @@ CASES: dict[str, Case] = {
     # 200 KB of random bytes on stdout and stderr, then a correct app: full marks
     "binary_output": Case("ex01", "ex01_binary_output.py", 5, "passed", QUICK,
                           verify=_writes_small_clean_reports),
-    # / answers with 10,000 headers: both / checks fail, the 404 check scores
-    "many_headers": Case("ex01", "ex01_many_headers.py", 1, "failed", QUICK,
+    # / answers with 10,000 headers: both / checks fail, so the guarded 404 check scores 0
+    "many_headers": Case("ex01", "ex01_many_headers.py", 0, "failed", QUICK,
                          verify=_writes_small_clean_reports),
     # / writes 1xx answers then garbage, or absurd chunk sizes, on the raw socket
-    "raw_responses": Case("ex01", "ex01_raw_responses.py", 1, "failed", QUICK,
+    "raw_responses": Case("ex01", "ex01_raw_responses.py", 0, "failed", QUICK,
                           verify=_writes_small_clean_reports),
-    # right bodies under status 299/999 and odd header bytes: only the 404 check scores
-    "weird_status": Case("ex02", "ex02_weird_status.py", 1, "failed", QUICK,
+    # right bodies under status 299/999 and odd header bytes: the 404 check passes, but it
+    # requires "greets Alice", so nothing scores
+    "weird_status": Case("ex02", "ex02_weird_status.py", 0, "failed", QUICK,
                          verify=_writes_small_clean_reports),
     # -- issue 9: the host's work is bounded --
-    # ex04 for real: 500 KB of "<form" make its first regex backtrack for minutes; the match
-    # stops at the check's 5 s (timeout), the other regexes fail fast; the two "no greeting"
-    # checks pass, and the greeting flow earns its first step's 200 (1 of 3): 3 of 10
-    "forms_ex04": Case("ex04", "ex04_forms_body.py", 3, "timeout", 5 + MARGIN,
-                       verify=_timeouts_name_the_regex),
+    # ex04 for real: 500 KB of "<form" once made a regex backtrack for minutes; the form is
+    # now found by parsing the HTML, in linear time: no form, no token, nothing greeted, and
+    # the checks that nothing is greeted are guarded: 0 of 11, quickly
+    "forms_ex04": Case("ex04", "ex04_forms_body.py", 0, "failed", 5 + MARGIN,
+                       verify=_writes_small_clean_reports),
     # three backtracking regex checks, 5 s each, and 12 s for the whole grading: the host's
     # matching is cut at each check's limit and the last at the deadline; the 404 scores
     "regex_deadline": Case(str(HOSTILE_EXERCISES / "regex-deadline"), "ex04_forms_body.py", 1,
@@ -632,3 +634,6 @@ class InProcessMatcher:
 
     def value(self, pattern: str, text: str) -> str | None:
         return evaluator_ops.regex_value(pattern, text)
+
+    def elements(self, wanted: list[html_find.Wanted], text: str) -> list[int]:
+        return html_find.count_elements(text, wanted)

@@ -145,17 +145,18 @@ def test_check_grades_each_exercise_and_fails_below_the_required_score(
     assert done.returncode == 1, done.stderr
     out = done.stdout
     assert "ex01 · Hello route (hello/app.py): 5/5 points (passed; ok)" in out
-    assert "ex02 · Greet route (greet/): 1/7 points (failed; needs 5.6)" in out
-    assert "\nPoints 6/12\n" in out
-    assert "1 of 2 exercises below the required score: ex02 (1/5.6)" in out
+    # the starter's one passing check (/greet/ is a 404) is guarded by "greets Alice"
+    assert "ex02 · Greet route (greet/): 0/7 points (failed; needs 5.6)" in out
+    assert "\nPoints 5/12\n" in out
+    assert "1 of 2 exercises below the required score: ex02 (0/5.6)" in out
     assert "isolates less than Docker" in done.stderr
     reports = repo / "grade-reports"
     assert {p.name for p in reports.iterdir()} >= {"ex01-app.html", "ex02-greet.json",
                                                    "junit.xml"}
     suites = ET.parse(reports / "junit.xml").getroot()
-    assert (suites.tag, suites.get("tests"), suites.get("failures")) == ("testsuites", "8", "4")
+    assert (suites.tag, suites.get("tests"), suites.get("failures")) == ("testsuites", "8", "5")
     # a lower bar on the command line wins over grade.yaml's
-    done = run("check", "--min-score", "1", "--junit", "out/j.xml", cwd=repo)
+    done = run("check", "--min-score", "0", "--junit", "out/j.xml", cwd=repo)
     assert done.returncode == 0, done.stdout
     assert "all 2 exercises reached their required score" in done.stdout
     assert (repo / "out" / "j.xml").is_file()
@@ -214,7 +215,7 @@ def test_editing_the_repository_does_not_change_the_checks(run: Run, repo: Path)
     shutil.copy(repo / "exercises" / "ex02" / "exercise.yaml", repo / "greet")
     after = run("check", cwd=repo)
     assert before.returncode == after.returncode == 1
-    assert "1/7 points" in before.stdout and "1/7 points" in after.stdout
+    assert "0/7 points" in before.stdout and "0/7 points" in after.stdout
     assert _sha(EXERCISES / "ex02" / "exercise.yaml")[:16] in after.stdout
     # pointing grade at the repository's own catalogue needs a published hash ...
     done = run("check", cwd=repo, env={"GRADE_EXERCISES": str(repo / "exercises")})
@@ -310,7 +311,7 @@ def test_the_action_runs_grade_check(run: Run, repo: Path, tmp_path: Path) -> No
     assert "pip install" in install["run"] and "$GITHUB_ACTION_PATH[process]" in install["run"]
     step = _step(action, "check")
     assert "${{" not in step["run"], "inputs must reach the script as environment variables"
-    inputs = _inputs(action, {"sandbox": "process", "min-score": "1"})
+    inputs = _inputs(action, {"sandbox": "process", "min-score": "0"})
     env = {k: _expand(str(v), inputs) for k, v in step["env"].items()}
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     env |= {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
@@ -318,8 +319,8 @@ def test_the_action_runs_grade_check(run: Run, repo: Path, tmp_path: Path) -> No
             "GITHUB_ACTION_PATH": str(ROOT)}
     done = run(cwd=repo, env=env, command=["bash", "-c", step["run"]])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Points 6/12" in done.stdout
-    assert "## grade: Points 6/12 ✅" in summary.read_text(encoding="utf-8")
+    assert "Points 5/12" in done.stdout
+    assert "## grade: Points 5/12 ✅" in summary.read_text(encoding="utf-8")
     assert "passed=true" in outputs.read_text(encoding="utf-8")
     ET.parse(repo / "grade-reports" / "junit.xml")
     # the example workflow uses this action and keeps the reports
@@ -333,7 +334,7 @@ def test_the_gitlab_template_runs_grade_check(run: Run, repo: Path) -> None:
     install, *script = job["script"]
     assert "pip install" in install and "$GRADE_PACKAGE" in install
     env = {k: str(v) for k, v in job["variables"].items()}
-    env |= {"CI": "true", "CI_PROJECT_DIR": str(repo), "GRADE_MIN_SCORE": "1"}
+    env |= {"CI": "true", "CI_PROJECT_DIR": str(repo), "GRADE_MIN_SCORE": "0"}
     done = run(cwd=repo, env=env, command=["sh", "-ec", "\n".join(script)])
     assert done.returncode == 0, done.stdout + done.stderr
     report = repo / job["artifacts"]["reports"]["junit"]
@@ -345,4 +346,4 @@ def test_the_gitlab_template_runs_grade_check(run: Run, repo: Path) -> None:
 def test_check_in_docker(run: Run, repo: Path, sandbox_image: object) -> None:
     done = run("check", cwd=repo, env={"GRADE_SANDBOX": "docker"})
     assert done.returncode == 1, done.stderr
-    assert "Points 6/12" in done.stdout and "isolates less" not in done.stderr
+    assert "Points 5/12" in done.stdout and "isolates less" not in done.stderr

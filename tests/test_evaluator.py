@@ -77,8 +77,9 @@ def test_sqlite_results(ev: Evaluator, tmp_path: Path) -> None:
     assert unique == ["name"]
     assert ev.call("table_facts", str(db), "nope", deadline=soon()) is None
     rows = [[("name", "a")], [("name", "a")], [("name", "b")]]
-    assert ev.call("insert_rows", str(db), "user", rows, deadline=soon()) == [
-        ("ok", ""), ("unique_violation", "UNIQUE constraint failed: user.name")]
+    tried = ev.call("insert_rows", str(db), "user", rows, deadline=soon())["rows"]
+    assert [(r["outcome"], r["detail"], r["columns"]) for r in tried] == [
+        ("ok", "", []), ("unique_violation", "UNIQUE constraint failed: user.name", ["name"])]
     assert ev.call("query", str(db), "SELECT name FROM user WHERE id = ?", (1,),
                    deadline=soon()) == [("a",)]
     with pytest.raises(EvaluatorFailed) as failed:
@@ -94,15 +95,16 @@ def test_triggers_are_dropped_before_any_work(ev: Evaluator, tmp_path: Path) -> 
           SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1
                                 FROM c) SELECT x FROM c);
         END;""")
-    assert ev.call("insert_rows", str(db), "user", [[("name", "a")]],
-                   deadline=soon()) == [("ok", "")]
+    assert [r["outcome"] for r in ev.call("insert_rows", str(db), "user", [[("name", "a")]],
+                                          deadline=soon())["rows"]] == ["ok"]
 
 
 def test_a_string_over_the_length_limit_is_a_refusal(ev: Evaluator, tmp_path: Path) -> None:
     # Without the limit this CHECK builds 2 GB in the grader's memory.
     db = make_db(tmp_path / "big.db", "CREATE TABLE user (id INTEGER PRIMARY KEY, name TEXT "
                                       "CHECK (length(hex(zeroblob(1000000000))) > 0));")
-    (outcome,) = ev.call("insert_rows", str(db), "user", [[("name", "a")]], deadline=soon())
+    (row,) = ev.call("insert_rows", str(db), "user", [[("name", "a")]], deadline=soon())["rows"]
+    outcome = (row["outcome"], row["detail"])
     assert outcome == ("rejected", "string or blob too big")
 
 

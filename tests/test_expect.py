@@ -10,7 +10,7 @@ import pytest
 from grader.grading import compare
 from grader.grading.compare import Assertion, json_subset, short
 from grader.grading.http_client import Response
-from grader.spec.exercise import Expect, Extract
+from grader.spec.exercise import Expect, Extract, HeaderExpect
 
 from .helpers import InProcessMatcher
 
@@ -41,8 +41,8 @@ PAGE = resp("<p>Hello, Ada!</p>", 200, (("Content-Type", "text/html; charset=utf
 
 @pytest.mark.parametrize(("expect", "labels"), [
     # status right and wrong
-    (Expect(status=200), [("status", True)]),
-    (Expect(status=404), [("status", False)]),
+    (Expect(status=(200,)), [("status", True)]),
+    (Expect(status=(404,)), [("status", False)]),
     # the whole body, exactly
     (Expect(body="<p>Hello, Ada!</p>"), [("body", True)]),
     (Expect(body="Hello, Ada!"), [("body", False)]),
@@ -57,16 +57,29 @@ PAGE = resp("<p>Hello, Ada!</p>", 200, (("Content-Type", "text/html; charset=utf
     (Expect(regex=r"Hello, \w+!"), [(r"body matches /Hello, \w+!/", True)]),
     (Expect(regex=r"^Hello"), [("body matches /^Hello/", False)]),
     # headers: names are case-insensitive, values are stripped and exact
-    (Expect(headers=(("content-type", "text/html; charset=utf-8"),)),
+    (Expect(headers=(HeaderExpect("content-type", "text/html; charset=utf-8"),)),
      [("header content-type", True)]),
-    (Expect(headers=(("X-Thing", "yes"),)), [("header X-Thing", True)]),
-    (Expect(headers=(("Content-Type", "text/html"),)), [("header Content-Type", False)]),
-    (Expect(headers=(("X-Missing", "a"),)), [("header X-Missing", False)]),
+    (Expect(headers=(HeaderExpect("X-Thing", "yes"),)), [("header X-Thing", True)]),
+    (Expect(headers=(HeaderExpect("Content-Type", "text/html"),)),
+     [("header Content-Type", False)]),
+    (Expect(headers=(HeaderExpect("X-Missing", "a"),)), [("header X-Missing", False)]),
     # no expectations: nothing asserted
     (Expect(), []),
     # several kinds in spec order
-    (Expect(status=200, body="x", contains=("Ada",)),
+    (Expect(status=(200,), body="x", contains=("Ada",)),
      [("status", True), ("body", False), ("body contains 'Ada'", True)]),
+    # a set of statuses: any one passes
+    (Expect(status=(302, 200)), [("status", True)]),
+    (Expect(status=(302, 303)), [("status", False)]),
+    # header values by prefix and by regex
+    (Expect(headers=(HeaderExpect("Content-Type", "text/html", "prefix"),)),
+     [("header Content-Type (prefix)", True)]),
+    (Expect(headers=(HeaderExpect("Content-Type", "html", "prefix"),)),
+     [("header Content-Type (prefix)", False)]),
+    (Expect(headers=(HeaderExpect("Content-Type", r"charset=utf-8$", "regex"),)),
+     [("header Content-Type (regex)", True)]),
+    (Expect(headers=(HeaderExpect("X-Missing", ".*", "regex"),)),
+     [("header X-Missing (regex)", False)]),
 ])
 def test_check_response(expect: Expect, labels: list[tuple[str, bool]]) -> None:
     assert results(expect, PAGE) == labels
@@ -74,7 +87,7 @@ def test_check_response(expect: Expect, labels: list[tuple[str, bool]]) -> None:
 
 def test_failed_assertions_carry_expected_and_actual() -> None:
     status, body, missing = check_response(
-        Expect(status=201, body="hi", headers=(("X-None", "v"),)), resp("ho", 500))
+        Expect(status=(201,), body="hi", headers=(HeaderExpect("X-None", "v"),)), resp("ho", 500))
     assert (status.expected, status.actual) == ("201", "500")
     assert (body.expected, body.actual) == ("hi", "ho")
     assert (missing.expected, missing.actual) == ("v", "(missing)")

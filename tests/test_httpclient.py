@@ -73,6 +73,10 @@ def make_app(release: threading.Event) -> flask.Flask:
     def absolute() -> BaseResponse:
         return flask.redirect("http://elsewhere.example/echo?abs=1", 302)
 
+    @app.route("/dir/relative", methods=["POST"])
+    def relative() -> BaseResponse:
+        return flask.redirect("../echo?rel=1", 302)  # relative to /dir/, as browsers read it
+
     @app.route("/loop/<int:n>")
     def loop(n: int) -> BaseResponse:
         return flask.redirect(f"/loop/{n + 1}", 302)
@@ -238,6 +242,12 @@ def test_redirects_followed_when_asked(client: AppClient, code: int, method: str
 def test_an_absolute_redirect_stays_on_the_app(client: AppClient) -> None:
     got = data(client.get("/absolute", follow_redirects=True))
     assert got["args"] == {"abs": "1"}
+
+
+def test_a_relative_redirect_is_read_against_the_page(client: AppClient) -> None:
+    got = data(client.post("/dir/relative", form={"k": "v"}, follow_redirects=True))
+    # the GET that follows a 302 carries no form and no form Content-Type
+    assert (got["method"], got["args"], got["content_type"]) == ("GET", {"rel": "1"}, None)
 
 
 def test_redirect_loops_stop(client: AppClient) -> None:

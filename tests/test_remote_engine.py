@@ -256,7 +256,7 @@ def test_check_gives_the_local_verdict(remote_image: ImageRef, sandbox_image: Im
     there, here = _both(on_local, remote_engine, transport, ("check",),
                         lambda engine, t: _checked(engine, t, repo))
     assert there == here
-    assert here[0] == 1 and "Points 6/12" in here[1] and here[2] is False
+    assert here[0] == 1 and "Points 5/12" in here[1] and here[2] is False
 
 
 def test_selftest_passes_on_the_second_engine(remote_image: ImageRef,

@@ -14,6 +14,7 @@ from grader.spec.exercise import (
     DatabaseCheck,
     Exercise,
     Expect,
+    HeaderExpect,
     HttpCheck,
     Limits,
     ModelCheck,
@@ -366,7 +367,8 @@ def test_defaults_of_a_minimal_spec(tmp_path: Path) -> None:
     (step,) = check.body.steps
     assert step.request.method == "GET"
     assert step.request.form is None and not step.request.has_json
-    assert step.expect == Expect(status=200)
+    assert step.expect == Expect(status=(200,))
+    assert step.request.follow_redirects is None and step.follows()  # auto
 
 
 @pytest.mark.parametrize(("request_yaml", "method"), [
@@ -453,9 +455,9 @@ def test_a_full_spec_parses_into_typed_values(tmp_path: Path) -> None:
     req, exp = http.body.steps[0].request, http.body.steps[0].expect
     assert req.query == (("name", "Alice"), ("n", "2")) and req.follow_redirects
     assert req.headers == (("X-A", "b"),)
-    assert exp == Expect(status=201, body="", contains=("a", "b"), not_contains=("c",),
+    assert exp == Expect(status=(201,), body="", contains=("a", "b"), not_contains=("c",),
                          regex="h.", json={"a": [1, True]}, has_json=True,
-                         headers=(("Content-Type", "text/plain"),))
+                         headers=(HeaderExpect("Content-Type", "text/plain"),))
     assert isinstance(model.body, ModelCheck) and model.kind == "model"
     (col,) = model.body.columns
     assert (col.name, col.type, col.length, col.unique, col.nullable, col.primary_key) == (
@@ -483,8 +485,9 @@ checks:
     assert isinstance(body, HttpCheck)
     first, second = body.steps
     assert [(e.name, e.source) for e in first.extracts] == [("csrf", "regex"), ("sid", "cookie")]
-    assert first.expect.status == 200  # a step without expect still wants 200
-    assert second.request.method == "POST" and second.expect.status == 302
+    assert first.expect.status == (200,)  # a step without expect still wants 200
+    assert second.request.method == "POST" and second.expect.status == (302,)
+    assert first.follows() and not second.follows()  # a 3xx expectation is not followed
 
 
 # -- substitute ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from grader.authoring.validate import find_specs, validate_spec
 from grader.cli import main
 from grader.errors import ExerciseNotFound, SpecError
 from grader.spec import exercise as spec_module
+from grader.spec import http as http_spec
 from grader.spec.exercise import load_exercise
 
 from .helpers import EXERCISES, ROOT
@@ -349,9 +350,9 @@ def props(schema: dict[str, Any], name: str | None) -> set[str]:
     ("limits", spec_module._LIMITS),
     ("setup", spec_module._SETUP),
     ("check", spec_module._CHECK_COMMON | set(spec_module._KIND_KEYS) | {"expect"}),
-    ("request", spec_module._REQUEST),
-    ("expect", spec_module._EXPECT),
-    ("step", spec_module._STEP),
+    ("request", http_spec.REQUEST_KEYS),
+    ("expect", http_spec.EXPECT_KEYS),
+    ("step", http_spec.STEP_KEYS),
     ("model", spec_module._MODEL),
     ("column", spec_module._COLUMN),
     ("database", spec_module._DATABASE),
@@ -368,6 +369,8 @@ def test_schema_choices_are_the_parsers_choices(schema: dict[str, Any]) -> None:
     assert tuple(defs["request"]["properties"]["method"]["enum"]) == spec_module.METHODS
     assert tuple(defs["database"]["properties"]["expect"]["enum"]) == spec_module.DB_OUTCOMES
     assert tuple(defs["column"]["properties"]["type"]["enum"]) == spec_module.COLUMN_TYPES
+    assert set(defs["element"]["oneOf"][1]["properties"]) == {"tag", "attrs", "contains"}
+    assert set(defs["headerValue"]["oneOf"][1]["properties"]) == set(http_spec.HEADER_MATCHES)
 
 
 FULL = """\
@@ -382,10 +385,15 @@ checks:
     request: {path: /, method: GET, headers: {A: b}}
     expect: {status: 200}
   - name: s
+    requires: r
     steps:
       - request: {path: /}
+        setup: true
+        session: other
         extract: {tok: {header: X-T}}
-        expect: {status: 200}
+        expect: {status: [200, 201], elements: [{tag: main, attrs: {role: main}}]}
+      - request: {path: /, follow_redirects: false}
+        expect: {headers: {Location: {prefix: /login}}, json_includes: [{id: 1}]}
   - name: m
     model:
       name: User
@@ -401,7 +409,7 @@ LOCATIONS = [
                                                            "tok"),
     ("checks", 2, "model"), ("checks", 2, "model", "columns", "id"), ("checks", 2, "model",
                                                                         "repr"),
-    ("checks", 3, "database"),
+    ("checks", 3, "database"), ("checks", 1, "steps", 0, "expect", "elements", 0),
 ]
 
 

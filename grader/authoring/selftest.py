@@ -29,14 +29,14 @@ from grader.spec.yamlnodes import Field, load_document
 
 MUTANTS_DIR = "mutants"
 MUTANTS_MANIFEST = "mutants.yaml"
-MUTANT_STATUSES = ("failed", "error", "timeout")
+MUTANT_STATUSES = ("failed", "error", "timeout", "passed")
 _MANIFEST_KEYS = frozenset({"mutants"})
-_MUTANT_KEYS = frozenset({"path", "why", "fails", "status"})
+_MUTANT_KEYS = frozenset({"path", "why", "fails", "scores_nothing", "status"})
 # Files an author may keep in mutants/ that are not mutants themselves.
 _NOT_MUTANTS = frozenset({MUTANTS_MANIFEST, "__pycache__", "README.md", "README"})
 
-MutantStatus = Literal["failed", "error", "timeout"]
-Role = Literal["solution", "starter", "mutant"]
+MutantStatus = Literal["failed", "error", "timeout", "passed"]
+Role = Literal["solution", "starter", "mutant", "variant"]
 Grader = Callable[[Exercise, Path], GradeResult]
 
 
@@ -48,8 +48,13 @@ class Mutant:
     path: Path
     why: str
     fails: tuple[str, ...]
-    status: MutantStatus = "failed"  # error/timeout: it must not even load
+    # error/timeout: it must not even load; passed: a correct variant (another style,
+    # extra columns, Post/Redirect/Get, ...) that must get full marks
+    status: MutantStatus = "failed"
     line: int = 0
+    # Checks that must earn no points at all, not even a partial share (they count
+    # as `fails` too): proves scoring rules such as set-up steps and guards.
+    scores_nothing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,17 +164,24 @@ def _mutant(item: Field, folder: Path, known: frozenset[str] | None) -> Mutant:
     why = m.require("why").string()
     status_f = m.get("status")
     status = status_f.choice(MUTANT_STATUSES) if status_f else "failed"
-    fails_f = m.get("fails")
+    fails_f, nothing_f = m.get("fails"), m.get("scores_nothing")
     fails = fails_f.str_or_list() if fails_f else ()
-    if status == "failed" and not fails:
+    nothing = nothing_f.str_or_list() if nothing_f else ()
+    if status == "failed" and not fails and not nothing:
         raise item.fail(f"mutant {name} needs `fails:`, the checks it must fail")
-    if fails_f is not None and known is not None:
-        for check in fails:
+    if status == "passed" and (fails or nothing):
+        raise item.fail(f"{name} is a correct variant (status: passed), which must get full "
+                        "marks; it fails no check, so drop `fails:` and `scores_nothing:`")
+    for listed_f, names in ((fails_f, fails), (nothing_f, nothing)):
+        if listed_f is None or known is None:
+            continue
+        for check in names:
             if check not in known:
-                raise fails_f.fail(f"no check is named {check!r}; the checks are: "
-                                   + ", ".join(repr(k) for k in sorted(known)))
-    return Mutant(name=name, path=path, why=why, fails=fails,
-                  status=status, line=item.line)  # type: ignore[arg-type]
+                raise listed_f.fail(f"no check is named {check!r}; the checks are: "
+                                    + ", ".join(repr(k) for k in sorted(known)))
+    return Mutant(name=name, path=path, why=why, fails=tuple(dict.fromkeys(fails + nothing)),
+                  status=status, line=item.line,  # type: ignore[arg-type]
+                  scores_nothing=nothing)
 
 
 def _named_path(item: Field, folder: Path) -> Path:
@@ -205,7 +217,7 @@ def run_selftest(exercise: Exercise, grader: Grader, mutants: tuple[Mutant, ...]
         judged(_judge_starter(exercise, exercise.starter, grader))
     for mutant in mutants:
         judged(_judge_mutant(exercise, mutant, grader))
-    caught = {name for v in verdicts if v.role != "solution" and v.loaded
+    caught = {name for v in verdicts if v.role in ("starter", "mutant") and v.loaded
               for name in v.failed_checks}
     uncaught = tuple(c.name for c in exercise.checks if c.points > 0 and c.name not in caught)
     return SelftestResult(exercise.id, exercise.title, tuple(verdicts), uncaught,
@@ -251,7 +263,25 @@ def _judge_starter(exercise: Exercise, path: Path, grader: Grader) -> Judgement:
                      failed_checks=_failed_checks(result), loaded=result.problem is None)
 
 
+def _judge_variant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgement:
+    result, seconds = _graded(exercise, mutant.path, grader)
+    problems: list[str] = []
+    if result.problem is not None:
+        problems.append(f"does not load: {result.problem.headline()}")
+    elif result.status != "passed":
+        problems.append(f"must get full marks ({mutant.why}), got "
+                        f"{result.score:g}/{result.max_score:g}")
+        problems += [f"fails {c.name!r}: {c.message}" for c in result.checks
+                     if c.status != "passed"][:5]
+    return Judgement("variant", mutant.name + ("/" if mutant.path.is_dir() else ""),
+                     not problems, result.status, result.score, result.max_score, seconds,
+                     tuple(problems), failed_checks=_failed_checks(result),
+                     loaded=result.problem is None)
+
+
 def _judge_mutant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgement:
+    if mutant.status == "passed":
+        return _judge_variant(exercise, mutant, grader)
     result, seconds = _graded(exercise, mutant.path, grader)
     by_name = {c.name: c for c in result.checks}
     failed = _failed_checks(result)
@@ -272,6 +302,9 @@ def _judge_mutant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgeme
             check = by_name.get(name)
             if check is not None and check.status == "passed":
                 problems.append(f"passes {name!r}, which it should fail ({mutant.why})")
+            elif check is not None and name in mutant.scores_nothing and check.points > 0:
+                problems.append(f"earns {check.points:g} of {check.max_points:g} on {name!r}, "
+                                f"which should pay it nothing ({mutant.why})")
         extra = [n for n in failed if n not in mutant.fails]
         if extra:
             notes.append("also fails " + ", ".join(repr(n) for n in extra))

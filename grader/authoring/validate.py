@@ -7,6 +7,9 @@ top-level, ``limits`` or ``setup`` key) and parses again, until the rest
 parses. Then it checks what the parser leaves alone: the id matches the
 folder, points fit the 0.01 rounding of scores, the solution and starter are
 submissions (a .py file or a folder) and the mutants manifest is sound.
+
+Warnings (grader.authoring.flow_lists) point at what is valid but probably
+not meant; they never make a spec fail.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
-from grader.authoring.selftest import read_mutants
+from grader.authoring.flow_lists import SpecWarning, split_items
+from grader.authoring.selftest import MUTANTS_DIR, MUTANTS_MANIFEST, read_mutants
 from grader.errors import ExerciseNotFound, SpecError
 from grader.spec.catalog import available, exercises_root
 from grader.spec.exercise import SPEC_FILENAME, Exercise, load_exercise, parse_document
@@ -36,15 +40,25 @@ _MISSING_KEY = re.compile(r"^missing required key '([^']+)'$")
 
 @dataclass(frozen=True)
 class Validation:
-    """The problems of one spec, in line order; the exercise when it has none."""
+    """The problems of one spec, in line order; the exercise when it has none.
+
+    Warnings do not count against ``ok``.
+    """
 
     spec_path: Path
     problems: tuple[SpecError, ...]
     exercise: Exercise | None = None
+    warnings: tuple[SpecWarning, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def lines(self) -> list[str]:
+        """Its problems and warnings as printed, in file and line order."""
+        shown = [(p.path, p.line or 0, str(p)) for p in self.problems]
+        shown += [(w.path, w.line, str(w)) for w in self.warnings]
+        return [text for _, _, text in sorted(shown, key=lambda s: (s[0], s[1]))]
 
 
 def find_specs(target: str | None, root: Path | None = None) -> list[Path]:
@@ -79,7 +93,11 @@ def validate_spec(spec_path: Path) -> Validation:
     shown = [SpecError(str(_display(Path(p.path))), p.line, p.field, p.problem)
              for p in problems]
     ordered = tuple(sorted(shown, key=lambda p: (p.path, p.line or 0)))
-    return Validation(_display(spec_path), ordered, exercise if not ordered else None)
+    warnings = sorted((replace(w, path=str(_display(Path(w.path))))
+                       for w in _warnings(spec_path.absolute())),
+                      key=lambda w: (w.path, w.line))
+    return Validation(_display(spec_path), ordered, exercise if not ordered else None,
+                      tuple(warnings))
 
 
 def validate_all(specs: list[Path]) -> list[Validation]:
@@ -255,10 +273,42 @@ def _semantic_problems(exercise: Exercise, trust: _Trust) -> list[SpecError]:
 
 
 def _tree(spec_path: Path) -> yaml.Node | None:
+    source = _source(spec_path)
+    return source[1] if source is not None else None
+
+
+def _source(path: Path) -> tuple[str, yaml.Node] | None:
+    """The text of a YAML file and its tree; None when either cannot be had."""
     try:
-        return load_document(spec_path.read_text(encoding="utf-8"), str(spec_path)).node
+        text = path.read_text(encoding="utf-8")
+        return text, load_document(text, str(path)).node
     except (OSError, UnicodeDecodeError, SpecError):
-        return None
+        return None  # a problem the parser or read_mutants reports
+
+
+# -- warnings ---------------------------------------------------------------------------
+
+
+def _warnings(spec_path: Path) -> list[SpecWarning]:
+    """What looks unmeant in the spec and its mutants manifest."""
+    spec = _source(spec_path)
+    if spec is None:
+        return []
+    names = _check_names(spec[1])
+    found = split_items(spec[1], spec[0], str(spec_path), names)
+    manifest = spec_path.parent / MUTANTS_DIR / MUTANTS_MANIFEST
+    if manifest.is_file() and (listed := _source(manifest)) is not None:
+        found += split_items(listed[1], listed[0], str(manifest), names)
+    return found
+
+
+def _check_names(root: yaml.Node) -> frozenset[str]:
+    """The names the checks give themselves, read from the tree (the spec may not parse)."""
+    checks = _value(root, "checks") if isinstance(root, yaml.MappingNode) else None
+    if not isinstance(checks, yaml.SequenceNode):
+        return frozenset()
+    named = (_value(c, "name") for c in checks.value if isinstance(c, yaml.MappingNode))
+    return frozenset(str(n.value) for n in named if isinstance(n, yaml.ScalarNode))
 
 
 def _line(node: yaml.Node | None, *keys: str | int) -> int | None:

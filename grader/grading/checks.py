@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from grader.grading import db_verdict
 from grader.grading import evaluator as evaluator_module
 from grader.grading.compare import Assertion, check_response, extract, short
 from grader.grading.evaluator import Evaluator, EvaluatorFailed
@@ -140,11 +141,14 @@ def _describe(a: Assertion) -> str:
 
 
 def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
-    client = work.client(target)
+    clients: dict[str, AppClient] = {}  # one cookie jar per session
     variables: dict[str, str] = {}
     many = len(body.steps) > 1
     for number, step in enumerate(body.steps, start=1):
         req = step.request
+        if step.session not in clients:
+            clients[step.session] = work.client(target)
+        client = clients[step.session]
         resp = client.request(
             req.method,
             substitute(req.path, variables),
@@ -153,26 +157,48 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
             json_body=_render_json(req.json, variables) if req.has_json else None,
             data=substitute(req.data, variables) if req.data is not None else None,
             headers=_pairs(req.headers, variables),
-            follow_redirects=req.follow_redirects,
+            follow_redirects=step.follows(),
         )
-        prefix = f"step {number} ({req.method} {req.path}): " if many else ""
-        for a in check_response(step.expect, resp, work):
-            out.append(Assertion(prefix + a.label, a.passed, a.expected, a.actual))
+        prefix = _step_name(body, number) + ": " if many else ""
+        made = check_response(step.expect, resp, work)
         for spec in step.extracts:
             value = extract(spec, resp, client.cookies, work)
-            out.append(Assertion(f"{prefix}find {spec.name} ({spec.source} {spec.pattern})",
-                                 value is not None))
-            if value is None:
-                _count_skipped(body, number, out)
-                raise CheckStop("failed", f"{prefix}could not find {spec.name} in the response",
+            made.append(Assertion(f"find {spec.name} ({spec.source} {spec.pattern})",
+                                  value is not None))
+            if value is not None:
+                variables[spec.name] = value
+        if step.setup:
+            _setup_step(body, number, made)
+        out.extend(Assertion(prefix + a.label, a.passed, a.expected, a.actual,
+                             scored=not step.setup) for a in made)
+        if any(spec.name not in variables for spec in step.extracts):
+            missing = next(spec.name for spec in step.extracts if spec.name not in variables)
+            _count_skipped(body, number, out)
+            raise CheckStop("failed", f"{prefix}could not find {missing} in the response",
                             accounted=True)
-            variables[spec.name] = value
+
+
+def _step_name(body: HttpCheck, number: int) -> str:
+    step = body.steps[number - 1]
+    session = f", session {step.session}" if any(s.session != step.session
+                                                 for s in body.steps) else ""
+    kind = "set-up step" if step.setup else "step"
+    return f"{kind} {number} ({step.request.method} {step.request.path}{session})"
+
+
+def _setup_step(body: HttpCheck, number: int, made: list[Assertion]) -> None:
+    """A set-up step scores nothing; when it fails, so does the check, saying why."""
+    failed = [a for a in made if not a.passed]
+    if failed:
+        raise CheckStop("failed", f"{_step_name(body, number)} failed, so the check could not "
+                        f"test what it is about: {_describe(failed[0])}")
 
 
 def _count_skipped(body: HttpCheck, done: int, out: list[Assertion]) -> None:
-    """Steps that cannot run count as failed, so partial credit stays honest."""
+    """Scored steps that cannot run count as failed, so partial credit stays honest."""
     for number in range(done + 1, len(body.steps) + 1):
-        out.append(Assertion(f"step {number} not run (an earlier step failed)", False))
+        if not body.steps[number - 1].setup:
+            out.append(Assertion(f"step {number} not run (an earlier step failed)", False))
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...] | None, variables: dict[str, str]
@@ -209,8 +235,9 @@ def _find_model(models: dict[str, ModelClaim], name: str) -> ModelClaim:
 
 
 def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
+    # The model's existence is set-up, not a fact the check pays for: a missing
+    # model stops the check with nothing earned (_find_model).
     model = _find_model(fetch_models(target, work.remaining), body.model)
-    out.append(Assertion(f"model {body.model} exists", True))
     if body.table is not None:
         out.append(Assertion("table name", model.table == body.table, body.table,
                              model.table))
@@ -220,16 +247,21 @@ def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Asser
         columns = _database_columns(target, model.table, work)
         for col in body.columns:
             actual = columns.get(col.name)
-            if actual is None:
-                out.append(Assertion(f"column {col.name} exists", False, col.name,
+            if all(getattr(col, prop) is None for prop in _FACTS):
+                out.append(Assertion(f"column {col.name} exists", actual is not None, col.name,
                                      ", ".join(columns) or "(no columns)"))
-                continue
-            for prop in ("type", "length", "primary_key", "unique", "nullable"):
+            for prop in _FACTS:
                 want = getattr(col, prop)
-                if want is not None:
-                    got = actual.get(prop)
-                    out.append(Assertion(f"column {col.name} {prop}", got == want,
-                                         _text(want), _text(got)))
+                if want is None:
+                    continue
+                if actual is None:  # a missing column earns none of its facts
+                    out.append(Assertion(f"column {col.name} {prop}", False, _text(want),
+                                         f"no column {col.name} (columns: "
+                                         f"{', '.join(columns) or 'none'})"))
+                    continue
+                got = actual.get(prop)
+                out.append(Assertion(f"column {col.name} {prop}", got == want,
+                                     _text(want), _text(got)))
     if body.repr is not None:
         try:
             text = target.agent.repr(body.model, dict(body.repr.fields),
@@ -243,6 +275,7 @@ def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Asser
                              body.repr.equals, got))
 
 
+_FACTS = ("type", "length", "primary_key", "unique", "nullable")
 _SQLITE_TYPES = (  # declared-type prefix → spec type, in match order
     ("INT", "integer"), ("BIGINT", "integer"), ("SMALLINT", "integer"),
     ("VARCHAR", "string"), ("NVARCHAR", "string"), ("CHAR", "string"), ("NCHAR", "string"),
@@ -299,20 +332,11 @@ def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
         table = _find_model(fetch_models(target, work.remaining), body.model).table
     path = target.database_copy(work.remaining)
     rows = [list(row) for row in body.rows]
-    outcomes = work.database("insert_rows", path, table, rows)
-    if outcomes is None:
+    result = work.database("insert_rows", path, table, rows)
+    if result is None:
         raise CheckStop("failed", target.left_out(table) or
                         f"the database has no table {table!r}; does the model define it?")
-    number = len(outcomes)  # rows tried: the evaluator stops at the first refused one
-    outcome, detail = outcomes[-1]
-    if number < len(rows):  # a setup row was refused, so the row under test never ran
-        out.append(Assertion(f"insert row {number}", False, "accepted", detail))
-        raise CheckStop("failed", f"row {number} {dict(body.rows[number - 1])} was rejected: "
-                              f"{detail}")
-    last = body.rows[-1]
-    ok = outcome == body.expect or (body.expect == "rejected" and outcome != "ok")
-    out.append(Assertion(f"inserting {dict(last)}", ok, body.expect,
-                         f"{outcome}: {detail}" if detail else outcome))
+    out.append(db_verdict.judge(body, table, result))
 
 
 # -- instructor code ------------------------------------------------------------

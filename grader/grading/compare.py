@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from grader.common import untrusted_json
 from grader.common.text import safe_optional, safe_text
+from grader.grading.html_find import Wanted
 from grader.grading.http_client import Response
-from grader.spec.exercise import Expect, Extract
+from grader.spec.http import Expect, Extract, HeaderExpect
 
 SHOW = 400  # characters of a value shown in a message
 KEPT = 4096  # characters of an expected or actual value an assertion keeps for the report
@@ -32,6 +33,7 @@ class Assertion:
     passed: bool
     expected: str | None = None
     actual: str | None = None
+    scored: bool = True  # False: a set-up step's, which partial credit does not count
 
     def __post_init__(self) -> None:
         # The one place an assertion's values are bounded and made writable: the
@@ -52,31 +54,111 @@ class Matcher(Protocol):
         """The first match's group 1, or the whole match when it has no group."""
         ...
 
+    def elements(self, wanted: list[Wanted], text: str) -> list[int]:
+        """How many elements of the HTML *text* match each of *wanted*."""
+        ...
+
 
 def check_response(expect: Expect, resp: Response, matcher: Matcher) -> list[Assertion]:
     """Every assertion the spec makes about one response."""
     out: list[Assertion] = []
     text = resp.text
     if expect.status is not None:
-        out.append(Assertion("status", resp.status == expect.status,
-                             str(expect.status), str(resp.status)))
+        wanted = " or ".join(str(s) for s in expect.status)
+        out.append(Assertion("status", resp.status in expect.status, wanted, str(resp.status)))
     if expect.body is not None:
         out.append(Assertion("body", text == expect.body, expect.body, text))
     for needle in expect.contains:
         out.append(Assertion(f"body contains {short(needle, 60)!r}", needle in text,
                              needle, text))
-    for needle in expect.not_contains:
-        out.append(Assertion(f"body does not contain {short(needle, 60)!r}",
-                             needle not in text, f"no {needle!r}", text))
     if expect.regex is not None:
         out.append(Assertion(f"body matches /{short(expect.regex, 60)}/",
                              matcher.found(expect.regex, text), expect.regex, text))
     if expect.has_json:
         out.append(_json_assertion(expect.json, resp))
-    for name, value in expect.headers:
-        got = resp.header(name)
-        out.append(Assertion(f"header {name}", got is not None and got.strip() == value,
-                             value, got if got is not None else "(missing)"))
+    if expect.json_includes:
+        out.extend(_json_includes(expect.json_includes, resp))
+    for header in expect.headers:
+        out.append(_header_assertion(header, resp, matcher))
+    if expect.elements or expect.not_elements:
+        out.extend(_element_assertions(expect, resp, matcher))
+    out.extend(_negatives(expect, resp))
+    return out
+
+
+def meant_page(expect: Expect, status: int) -> bool:
+    """Whether a response is the page the check inspects: its status, else a 2xx.
+
+    A negative assertion ("does not contain <script>") says nothing about an
+    error page, so on any other page it fails instead of paying for absence.
+    """
+    return status in expect.status if expect.status is not None else 200 <= status < 300
+
+
+def _off_page(label: str, expect: Expect, status: int) -> Assertion:
+    wanted = ("status " + " or ".join(map(str, expect.status)) if expect.status is not None
+              else "a 2xx page")
+    return Assertion(label, False, wanted, f"not checked: the response is a {status}, not "
+                     "the page this check inspects")
+
+
+def _negatives(expect: Expect, resp: Response) -> list[Assertion]:
+    out = []
+    on_page = meant_page(expect, resp.status)
+    for needle in expect.not_contains:
+        label = f"body does not contain {short(needle, 60)!r}"
+        out.append(Assertion(label, needle not in resp.text, f"no {needle!r}", resp.text)
+                   if on_page else _off_page(label, expect, resp.status))
+    return out
+
+
+def _element_assertions(expect: Expect, resp: Response, matcher: Matcher) -> list[Assertion]:
+    specs = [*expect.elements, *expect.not_elements]
+    counts = matcher.elements([(e.tag, list(e.attrs), e.contains) for e in specs], resp.text)
+    out = []
+    for spec, count in zip(expect.elements, counts, strict=False):
+        out.append(Assertion(f"an element {short(spec.describe(), 80)}", count > 0,
+                             spec.describe(), "none in the page" if not count else
+                             f"{count} found"))
+    on_page = meant_page(expect, resp.status)
+    for spec, count in zip(expect.not_elements, counts[len(expect.elements):], strict=False):
+        label = f"no element {short(spec.describe(), 80)}"
+        out.append(Assertion(label, count == 0, f"no {spec.describe()}",
+                             f"{count} found" if count else "none")
+                   if on_page else _off_page(label, expect, resp.status))
+    return out
+
+
+def _header_assertion(header: HeaderExpect, resp: Response, matcher: Matcher) -> Assertion:
+    got = resp.header(header.name)
+    label = f"header {header.name}" + ("" if header.match == "exact" else f" ({header.match})")
+    if got is None:
+        return Assertion(label, False, header.value, "(missing)")
+    value = got.strip()
+    if header.match == "prefix":
+        ok = value.startswith(header.value)
+    elif header.match == "regex":
+        ok = matcher.found(header.value, value)
+    else:
+        ok = value == header.value
+    return Assertion(label, ok, header.value, got)
+
+
+def _json_includes(items: tuple[Any, ...], resp: Response) -> list[Assertion]:
+    try:
+        actual = untrusted_json.loads(resp.body)
+    except untrusted_json.NotJSON:
+        return [Assertion(f"JSON list includes {short(_dump(item), 60)}", False, _dump(item),
+                          "(not JSON) " + short(resp.text)) for item in items]
+    out = []
+    for item in items:
+        label = f"JSON list includes {short(_dump(item), 60)}"
+        if not isinstance(actual, list):
+            out.append(Assertion(label, False, _dump(item), "(not a JSON list) " +
+                                 short(_dump(actual))))
+            continue
+        out.append(Assertion(label, any(json_subset(item, a) for a in actual), _dump(item),
+                             _dump(actual)))
     return out
 
 

@@ -25,7 +25,26 @@ import sys
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING or __package__:
+    from grader.grading import db_fill, html_find
+else:  # started as a script (python -I -S): the grader's package is not importable
+    import importlib.util
+
+    def _beside(name: str) -> Any:
+        """A stdlib-only module of this folder, loaded from its file."""
+        spec = importlib.util.spec_from_file_location(
+            f"grade_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          f"{name}.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[f"grade_{name}"] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+        return module
+
+    db_fill = _beside("db_fill")
+    html_find = _beside("html_find")
 
 HEADER = struct.Struct("!Q")  # the length of the pickle that follows
 MEMORY_LIMIT = 768 << 20  # bytes of address space the child may use
@@ -121,44 +140,100 @@ def _unique_columns(conn: sqlite3.Connection, table: str) -> list[str]:
 
 
 def insert_rows(path: str, table: str, rows: list[list[tuple[str, Any]]]
-                ) -> list[tuple[str, str]] | None:
-    """Insert *rows* in order; the outcome of each, up to the first refused one.
+                ) -> dict[str, Any] | None:
+    """Insert *rows* in order, each with made-up values for the required columns it leaves
+    out (db_fill.py); the outcome of each, up to the first refused one.
 
-    None when the database has no such table.
+    None when the database has no such table; else ``{"rows": [{"outcome", "detail",
+    "columns" (those the refusal names), "filled", "check_constraint"}, ...],
+    "cannot_fill": None or why nothing was inserted, "full_unique": [[column, ...], ...]}``.
     """
+    try:
+        return _insert_rows(path, table, rows)
+    except UnicodeDecodeError as e:  # Python's sqlite3 raises it for a name that is not UTF-8
+        raise sqlite3.DatabaseError(f"the database holds text that is not UTF-8 ({e})") from e
+
+
+def _insert_rows(path: str, table: str, rows: list[list[tuple[str, Any]]]
+                 ) -> dict[str, Any] | None:
     conn = _open(path)
     try:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                            (table,)).fetchone():
+        found = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name=?",
+                             (table,)).fetchone()
+        if not found:
             return None
-        outcomes = []
-        for row in rows:
-            outcome = _insert(conn, table, row)
-            outcomes.append(outcome)
-            if outcome[0] != "ok":
-                break
-        return outcomes
+        shape = _read_table(conn, str(found[0]))
+        why = db_fill.cannot_fill(shape, [[str(name) for name, _ in row] for row in rows])
+        outcomes: list[dict[str, Any]] = []
+        if why is None:
+            filler = _Filler(conn, shape)
+            for row in rows:
+                outcome = _insert(conn, shape, row, filler)
+                outcomes.append(outcome)
+                if outcome["outcome"] != "ok":
+                    break
+        return {"rows": outcomes, "cannot_fill": why,
+                "full_unique": [list(names) for names in shape.full_unique]}
     finally:
         conn.close()
 
 
-def _insert(conn: sqlite3.Connection, table: str, row: list[tuple[str, Any]]
-            ) -> tuple[str, str]:
-    cols = ", ".join(ident(k) for k, _ in row)
-    marks = ", ".join("?" for _ in row)
+def _read_table(conn: sqlite3.Connection, table: str) -> db_fill.Table:
+    indexes = []
+    for row in conn.execute(f"PRAGMA index_list({ident(table)})").fetchall():
+        cols = tuple(r[2] for r in conn.execute(f"PRAGMA index_info({ident(row[1])})"))
+        partial = bool(row[4]) if len(row) > 4 else False  # SQLite before 3.8.9: none
+        indexes.append(db_fill.Index(bool(row[2]), partial, str(row[3]), cols))
+    return db_fill.read_table(
+        table, conn.execute(f"PRAGMA table_info({ident(table)})").fetchall(), indexes,
+        conn.execute(f"PRAGMA foreign_key_list({ident(table)})").fetchall())
+
+
+class _Filler:
+    """Made-up values, column by column: each new, and none a row of the table holds
+    already (the database may not start empty)."""
+
+    TRIES = 100  # values to try past those in the table; then one that collides
+
+    def __init__(self, conn: sqlite3.Connection, table: db_fill.Table) -> None:
+        self.conn = conn
+        self.table = table
+        self.next: dict[str, int] = {}
+        self.had_rows = conn.execute(f"SELECT 1 FROM {ident(table.name)} LIMIT 1"
+                                     ).fetchone() is not None
+
+    def value(self, column: db_fill.Column) -> Any:
+        k = start = self.next.get(column.name, 0)
+        for k in range(start, start + (self.TRIES if self.had_rows else 0)):
+            if not self._held(column, db_fill.made_up(column, k)):
+                break
+        self.next[column.name] = k + 1
+        return db_fill.made_up(column, k)
+
+    def _held(self, column: db_fill.Column, value: Any) -> bool:
+        return self.conn.execute(f"SELECT 1 FROM {ident(self.table.name)} WHERE "
+                                 f"{ident(column.name)} = ? LIMIT 1", (value,)
+                                 ).fetchone() is not None
+
+
+def _insert(conn: sqlite3.Connection, table: db_fill.Table, row: list[tuple[str, Any]],
+            filler: _Filler) -> dict[str, Any]:
+    filled = db_fill.left_out(table, [str(name) for name, _ in row])
+    pairs = [(str(name), value) for name, value in row]
+    pairs += [(column.name, filler.value(column)) for column in filled]
+    into = (f"({', '.join(ident(k) for k, _ in pairs)}) VALUES "
+            f"({', '.join('?' for _ in pairs)})" if pairs else "DEFAULT VALUES")
+    outcome, detail, check = "ok", "", False
+    columns: list[str] = []
     try:
-        conn.execute(f"INSERT INTO {ident(table)} ({cols}) VALUES ({marks})",
-                     [v for _, v in row])
+        conn.execute(f"INSERT INTO {ident(table.name)} {into}", [v for _, v in pairs])
     except sqlite3.IntegrityError as e:
-        msg = str(e)
-        if msg.startswith("UNIQUE constraint failed"):
-            return "unique_violation", msg
-        if msg.startswith("NOT NULL constraint failed"):
-            return "not_null_violation", msg
-        return "rejected", msg
+        detail = str(e)
+        outcome, columns, check = db_fill.refusal(detail, table)
     except (sqlite3.OperationalError, sqlite3.DataError) as e:
-        return "rejected", str(e)  # e.g. a CHECK that builds a string over the length limit
-    return "ok", ""
+        outcome, detail = "rejected", str(e)  # e.g. a CHECK that builds a string too long
+    return {"outcome": outcome, "detail": detail, "columns": columns,
+            "filled": [column.name for column in filled], "check_constraint": check}
 
 
 def claimed_schema(path: str) -> dict[str, tuple[list[tuple[Any, ...]], list[str], str]]:
@@ -243,6 +318,7 @@ def query(path: str, sql: str, params: tuple[Any, ...] | dict[str, Any]
 OPS: dict[str, Callable[..., Any]] = {
     "regex_found": regex_found,
     "regex_value": regex_value,
+    "elements": html_find.count_elements,
     "table_facts": table_facts,
     "insert_rows": insert_rows,
     "query": query,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
+from grader.grading.html_find import Wanted
 from grader.grading.http_client import AppClient
 from grader.grading.outcome import CheckStop
 
@@ -59,6 +60,16 @@ class HostWork:
     def value(self, pattern: str, text: str) -> str | None:
         found = self._regex("regex_value", pattern, text)
         return found if isinstance(found, str) else None
+
+    def elements(self, wanted: list[Wanted], text: str) -> list[int]:
+        """How many elements of the page match each of *wanted* (html_find.py)."""
+        # No element in the message: a hidden check's timeout must not show its expectation.
+        what = f"finding HTML elements in the response ({len(text)} characters)"
+        try:
+            counts = self.run(what, "elements", text, wanted)
+        except EvaluatorFailed as e:
+            raise CheckStop("failed", f"{what} failed: {e.message}") from e
+        return [int(c) for c in counts]
 
     def _regex(self, op: str, pattern: str, text: str) -> Any:
         # No pattern in the message: a hidden check's timeout must not show its expectation.

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from grader.common import untrusted_json
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
@@ -172,8 +172,13 @@ class AppClient:
             location = response.header("Location")
             if not (follow_redirects and location and 300 <= response.status < 400):
                 break
-            target = urlsplit(location)._replace(scheme="", netloc="").geturl() or "/"
-            method, body = ("GET", None) if response.status in (301, 302, 303) else (method, body)
+            # Relative to the page that redirected; only the app is ever asked.
+            where = urlsplit(urljoin("http://app" + target.split("?")[0], location))
+            target = where._replace(scheme="", netloc="").geturl() or "/"
+            if response.status in (301, 302, 303) and method != "HEAD":
+                method, body = "GET", None  # as browsers do: the form is not sent again
+                send_headers = {k: v for k, v in send_headers.items()
+                                if k.lower() != "content-type"}
             response = self._send(method, target, body, send_headers, deadline)
         return response
 

@@ -22,6 +22,7 @@ from grader.grading.scoring import (
     GradeResult,
     Problem,
     Timings,
+    apply_guards,
     not_run,
     overall_status,
     score_check,
@@ -178,9 +179,9 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
                     context = GradingContext(exercise, target, deadline, evaluator=evaluator,
                                              before_hidden=box.mark_hidden)
                     outcomes = run_checks(context)
-                    results = tuple(score_check(c, outcomes[c.id]) if c.id in outcomes
-                                    else not_run(c, "error", "not run")
-                                    for c in exercise.checks)
+                    results = apply_guards(exercise.checks, tuple(
+                        score_check(c, outcomes[c.id]) if c.id in outcomes
+                        else not_run(c, "error", "not run") for c in exercise.checks))
                     checks_time = time.monotonic() - started - startup
         finally:
             run = box.run

@@ -7,7 +7,7 @@ what a student sees of a hidden check is decided in reports/visibility.py.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from grader.common.text import safe_optional, safe_text
@@ -130,13 +130,7 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
 
     A check that did not finish (see CheckOutcome.finished) earns no share.
     """
-    if outcome.status == "passed":
-        points = check.points
-    elif check.partial and outcome.assertions and outcome.finished:
-        passed = sum(1 for a in outcome.assertions if a.passed)
-        points = round(check.points * passed / len(outcome.assertions), 2)
-    else:
-        points = 0.0
+    points = earned(check, outcome)
     message = outcome.message
     assertions = outcome.assertions
     if check.hidden:
@@ -149,6 +143,40 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
         points=points, max_points=check.points, message=message, hidden=check.hidden,
         hint=check.hint, assertions=assertions, duration=round(outcome.duration, 3),
     )
+
+
+def earned(check: Check, outcome: CheckOutcome) -> float:
+    """All the points for a pass; else, with ``partial``, the share of the *scored*
+    assertions that passed (a set-up step's assertions pay nothing), when the check
+    made them all; else nothing."""
+    if outcome.status == "passed":
+        return check.points
+    scored = [a for a in outcome.assertions if a.scored]
+    if check.partial and scored and outcome.finished:
+        passed = sum(1 for a in scored if a.passed)
+        return round(check.points * passed / len(scored), 2)
+    return 0.0
+
+
+def apply_guards(checks: tuple[Check, ...], results: tuple[CheckResult, ...]
+                 ) -> tuple[CheckResult, ...]:
+    """A check with ``requires`` scores only when every check it names passed.
+
+    Guards name earlier checks (the parser makes sure), so one pass in spec
+    order settles chains: a guarded check that scores nothing counts as not passed.
+    """
+    passed: dict[str, bool] = {}
+    out = []
+    for check, result in zip(checks, results, strict=True):
+        missing = [name for name in check.requires if not passed.get(name, False)]
+        if missing and (result.points > 0 or result.status == "passed"):
+            names = ", ".join(repr(n) for n in missing)
+            result = replace(result, status="failed", points=0.0, message=(
+                f"scores nothing: it requires {names}, which did not pass, and without that "
+                "behaviour this check proves nothing"))
+        passed[check.name] = result.status == "passed"
+        out.append(result)
+    return tuple(out)
 
 
 def not_run(check: Check, status: Status, message: str) -> CheckResult:

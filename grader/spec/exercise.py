@@ -13,18 +13,32 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.errors import SpecError
+from grader.spec.http import (
+    EXTRACT_SOURCES,
+    METHODS,
+    ElementSpec,
+    Expect,
+    Extract,
+    ExtractSource,
+    HeaderExpect,
+    HttpCheck,
+    Request,
+    Step,
+    parse_request_check,
+    parse_steps,
+    substitute,
+)
 from grader.spec.yamlnodes import Field, Mapping, load_document
 
+__all__ = ["EXTRACT_SOURCES", "METHODS", "ElementSpec", "Expect", "Extract", "ExtractSource",
+           "HeaderExpect", "HttpCheck", "Request", "Step", "substitute"]
+
 SPEC_FILENAME = "exercise.yaml"
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DB_OUTCOMES = ("ok", "unique_violation", "not_null_violation", "rejected")
-EXTRACT_SOURCES = ("regex", "header", "cookie", "json")
 # An exercise id: a folder name, a config key and part of file names alike.
 EXERCISE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 DbOutcome = Literal["ok", "unique_violation", "not_null_violation", "rejected"]
-ExtractSource = Literal["regex", "header", "cookie", "json"]
 
 
 @dataclass(frozen=True)
@@ -39,52 +53,6 @@ class Limits:
     cpus: float = 1.0
     tmpfs_mb: int = 64
     output_kb: int = 64
-
-
-@dataclass(frozen=True)
-class Request:
-    path: str
-    method: str = "GET"
-    query: tuple[tuple[str, str], ...] = ()
-    form: tuple[tuple[str, str], ...] | None = None
-    json: Any = None
-    has_json: bool = False
-    data: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    follow_redirects: bool = False
-
-
-@dataclass(frozen=True)
-class Expect:
-    status: int | None = None
-    body: str | None = None
-    contains: tuple[str, ...] = ()
-    not_contains: tuple[str, ...] = ()
-    regex: str | None = None
-    json: Any = None
-    has_json: bool = False
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Extract:
-    """Take a value from a response for later steps, as ``${name}``."""
-
-    name: str
-    source: ExtractSource
-    pattern: str  # regex, header name, cookie name or dotted JSON path
-
-
-@dataclass(frozen=True)
-class Step:
-    request: Request
-    expect: Expect
-    extracts: tuple[Extract, ...] = ()
-
-
-@dataclass(frozen=True)
-class HttpCheck:
-    steps: tuple[Step, ...]
 
 
 @dataclass(frozen=True)
@@ -142,6 +110,8 @@ class Check:
     hint: str | None = None
     timeout: float = 5.0
     partial: bool = False
+    # Names of earlier checks this one guards: it scores only when they all passed.
+    requires: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -178,12 +148,9 @@ _TOP = frozenset({"id", "title", "summary", "limits", "setup", "checks",
 _LIMITS = frozenset({"time", "startup", "check", "memory_mb", "pids", "cpus",
                      "tmpfs_mb", "output_kb"})
 _SETUP = frozenset({"create_tables", "migrate"})
-_CHECK_COMMON = frozenset({"name", "points", "hidden", "hint", "timeout", "partial"})
+_CHECK_COMMON = frozenset({"name", "points", "hidden", "hint", "timeout", "partial",
+                           "requires"})
 _KIND_KEYS = ("request", "steps", "model", "database", "pytest")
-_REQUEST = frozenset({"method", "path", "query", "form", "json", "data", "headers",
-                      "follow_redirects"})
-_EXPECT = frozenset({"status", "body", "contains", "not_contains", "regex", "json", "headers"})
-_STEP = frozenset({"request", "expect", "extract"})
 _MODEL = frozenset({"name", "table", "columns", "repr"})
 _COLUMN = frozenset({"type", "length", "primary_key", "unique", "nullable"})
 _DATABASE = frozenset({"model", "table", "insert", "expect"})
@@ -290,16 +257,29 @@ def _checks(f: Field, limits: Limits) -> tuple[Check, ...]:
     if not items:
         raise f.fail("needs at least one check")
     seen: dict[str, int] = {}
-    checks = []
+    checks: list[Check] = []
     for item in items:
         check = _check(item, limits)
         if check.id in seen:
             raise item.fail(f"check name {check.name!r} repeats the one on line {seen[check.id]}")
+        _check_requires(item, check, checks)
         seen[check.id] = check.line
         checks.append(check)
     if sum(c.points for c in checks) <= 0:
         raise f.fail("the checks are worth 0 points in total; give at least one check points")
     return tuple(checks)
+
+
+def _check_requires(item: Field, check: Check, earlier: list[Check]) -> None:
+    """A guard names earlier checks, so guards never form a cycle."""
+    names = {c.name for c in earlier}
+    for name in check.requires:
+        if name == check.name:
+            raise item.fail(f"check {name!r} requires itself; name the check whose "
+                            "behaviour it guards")
+        if name not in names:
+            later = "" if not names else f"; earlier checks: {', '.join(sorted(names))}"
+            raise item.fail(f"requires: {name!r} is not the name of an earlier check{later}")
 
 
 def _check(f: Field, limits: Limits) -> Check:
@@ -326,20 +306,15 @@ def _check(f: Field, limits: Limits) -> Check:
         hint=h.string() if (h := m.get("hint")) else None,
         timeout=t.number(minimum=0.1, maximum=600) if (t := m.get("timeout")) else limits.check,
         partial=p.boolean() if (p := m.get("partial")) else False,
+        requires=tuple(dict.fromkeys(r.str_or_list())) if (r := m.get("requires")) else (),
     )
 
 
 def _body(kind: str, m: Mapping) -> CheckBody:
     if kind == "request":
-        expect = _expect(m.get("expect"))
-        return HttpCheck((Step(_request(m.require("request")), expect),))
+        return parse_request_check(m.require("request"), m.get("expect"))
     if kind == "steps":
-        steps = m.require("steps")
-        parsed = tuple(_step(s) for s in steps.sequence())
-        if not parsed:
-            raise steps.fail("needs at least one step")
-        _check_variables(steps, parsed)
-        return HttpCheck(parsed)
+        return parse_steps(m.require("steps"))
     if kind == "model":
         return _model(m.require("model"))
     if kind == "database":
@@ -355,82 +330,9 @@ def _body(kind: str, m: Mapping) -> CheckBody:
     return CodeCheck(source)
 
 
-def _step(f: Field) -> Step:
-    m = f.mapping(_STEP)
-    extracts: list[Extract] = []
-    if (ex := m.get("extract")) is not None:
-        for name, spec in ex.mapping():
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                raise spec.fail("a variable name must be letters, digits and '_'")
-            sm = spec.mapping(frozenset(EXTRACT_SOURCES))
-            if len(sm.items) != 1:
-                raise spec.fail(f"give exactly one of: {', '.join(EXTRACT_SOURCES)}")
-            (source, pattern), = sm
-            text = pattern.string()
-            if source == "regex":
-                _compile_regex(pattern, text)
-            extracts.append(Extract(name, source, text))  # type: ignore[arg-type]
-    return Step(_request(m.require("request")), _expect(m.get("expect")), tuple(extracts))
 
 
-def _check_variables(steps: Field, parsed: tuple[Step, ...]) -> None:
-    known: set[str] = set()
-    for index, (step, f) in enumerate(zip(parsed, steps.sequence(), strict=True)):
-        for var in _VAR_RE.findall(repr(step.request)):
-            if var not in known:
-                raise f.fail(f"step {index + 1} uses ${{{var}}}, which no earlier step extracts")
-        known.update(e.name for e in step.extracts)
 
-
-def _request(f: Field) -> Request:
-    m = f.mapping(_REQUEST)
-    path = m.require("path")
-    if not path.string().startswith("/"):
-        raise path.fail(f"must start with '/', got {path.string()!r}")
-    method = m.get("method")
-    bodies = [k for k in ("form", "json", "data") if k in m]
-    if len(bodies) > 1:
-        raise f.fail(f"give only one request body, not {' and '.join(bodies)}")
-    return Request(
-        path=path.string(),
-        method=method.choice(METHODS) if method else ("POST" if bodies else "GET"),
-        query=q.mapping().string_pairs() if (q := m.get("query")) else (),
-        form=fm.mapping().string_pairs() if (fm := m.get("form")) else None,
-        json=j.value() if (j := m.get("json")) else None,
-        has_json="json" in m,
-        data=d.string(allow_empty=True) if (d := m.get("data")) else None,
-        headers=h.mapping().string_pairs() if (h := m.get("headers")) else (),
-        follow_redirects=r.boolean() if (r := m.get("follow_redirects")) else False,
-    )
-
-
-def _expect(f: Field | None) -> Expect:
-    if f is None:
-        return Expect(status=200)
-    m = f.mapping(_EXPECT)
-    if not m.items:
-        raise f.fail("is empty; say what to expect, e.g. status: 200")
-    regex = None
-    if (r := m.get("regex")) is not None:
-        regex = _compile_regex(r, r.string())
-    return Expect(
-        status=s.integer(minimum=100, maximum=599) if (s := m.get("status")) else None,
-        body=b.string(allow_empty=True) if (b := m.get("body")) else None,
-        contains=c.str_or_list() if (c := m.get("contains")) else (),
-        not_contains=c.str_or_list() if (c := m.get("not_contains")) else (),
-        regex=regex,
-        json=j.value() if (j := m.get("json")) else None,
-        has_json="json" in m,
-        headers=h.mapping().string_pairs() if (h := m.get("headers")) else (),
-    )
-
-
-def _compile_regex(f: Field, text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as e:
-        raise f.fail(f"is not a valid regular expression: {e}") from e
-    return text
 
 
 def _model(f: Field) -> ModelCheck:
@@ -486,8 +388,3 @@ def _database(f: Field) -> DatabaseCheck:
 def _slug(name: str) -> str:
     # \w is Unicode-aware, so names in any script keep distinct ids.
     return re.sub(r"[\W_]+", "-", name.lower()).strip("-") or "check"
-
-
-def substitute(text: str, variables: dict[str, str]) -> str:
-    """Replace ``${name}`` with values extracted by earlier steps."""
-    return _VAR_RE.sub(lambda mt: variables.get(mt.group(1), mt.group(0)), text)
