@@ -24,7 +24,7 @@ from grader.common.text import printable, safe_text
 from grader.errors import GraderError, SubmissionPathError
 from grader.grading.run import grade
 from grader.reports import github
-from grader.reports.html import safe_name, write_report
+from grader.reports.html import write_submission_report
 from grader.reports.terminal import summary
 from grader.sandbox import SandboxFactory, SandboxKind, docker_connection, image, open_sandbox
 from grader.spec import catalog, pinned
@@ -75,7 +75,7 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
                                   "or the folder that holds it.")
     with _sandboxes(sandbox) as sandboxes:
         result = grade(ex, path, sandboxes)
-    result = write_report(result, report_dir, f"{ex.id}-{safe_name(path.stem)}")
+    result = write_submission_report(result, report_dir, ex.id, path)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:

@@ -324,6 +324,16 @@ def describe(e: BaseException, doing: str) -> dict[str, Any]:
         return info
     if isinstance(e, SystemExit):
         info["message"] = f"the code called exit({e.code!r}) while loading"
+    if "unable to open database file" in str(e):
+        # The database URL SQLAlchemy was opening, from the engine in the failing
+        # frames (SQLAlchemy's str() hides a password); the host treats it as a claim.
+        tb = e.__traceback__
+        while tb is not None and "database" not in info:
+            for value in list(tb.tb_frame.f_locals.values()):
+                if type(value).__name__ == "Engine" and hasattr(value, "url"):
+                    info["database"] = str(value.url)[:500]
+                    break
+            tb = tb.tb_next
     frames = [f for f in traceback.extract_tb(e.__traceback__)
               if f.filename.startswith(WORKDIR + "/")]
     if frames:

@@ -184,7 +184,7 @@ def test_a_failing_request_says_what_differs(tmp_path: Path, target: FakeTarget)
     assert out.status == "failed"
     assert labels(out) == [("status", True), ("body", False), ("body contains 'hell'", True),
                            ("body contains 'nope'", False)]
-    assert out.message == ("body: expected 'bye', got 'hello'; "
+    assert out.message == ("body: expected 'bye', got 'hello' (they differ from character 1); "
                            "body contains 'nope': expected 'nope', got 'hello'")
 
 

@@ -181,7 +181,9 @@ def test_github_outputs(run: Run, repo: Path, tmp_path: Path) -> None:
     errors = [line for line in lines if line.startswith("::error ")]
     assert len(errors) == 1
     assert errors[0].startswith("::error title=ex02%3A 0/7 points (SyntaxError),"
-                                "file=greet/app.py,line=2::SyntaxError: ")
+                                "file=greet/app.py,line=2,col=12::SyntaxError: ")
+    # The offending line, and a caret under the column Python names.
+    assert errors[0].endswith("%0A    app = Flask(__name__%0A               ^")
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n## grade: Points 5/12 ❌")
     assert "| ex01 · Hello route | `hello/app.py` | 5/5 | 5 | ✅ passed |" in text

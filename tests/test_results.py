@@ -116,6 +116,7 @@ def test_not_run() -> None:
     r = not_run(make_check(hidden=True), "error", "not run: the app did not load")
     assert (r.status, r.points, r.max_points, r.assertions) == ("error", 0.0, 2.0, ())
     assert r.hidden and r.message == "not run: the app did not load"
+    assert r.hint is None  # a hint belongs to a check that ran and failed
 
 
 # -- overall status ------------------------------------------------------------------
@@ -178,7 +179,8 @@ def test_to_json_has_the_required_keys() -> None:
         "ex01", "failed", 0.0, 2.0)
     assert data["report"] == "/r/ex01-app.html"
     assert data["checks"] == [{"name": "greets", "status": "failed", "points": 0.0,
-                               "max_points": 2.0, "message": "nope"}]
+                               "max_points": 2.0, "message": "nope",
+                               "requests": ["GET /greet"]}]
     json.dumps(data)  # serialisable as it is
 
 

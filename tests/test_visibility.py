@@ -91,7 +91,8 @@ def test_outputs_agree_on_the_hidden_check(outputs: dict[str, str]) -> None:
     shown = for_student(make_result()).checks[1]
     from_json = json.loads(outputs["report json"])["checks"][1]
     assert from_json == {"name": HIDDEN, "status": "failed", "points": 0, "max_points": 2,
-                         "message": HIDDEN_MESSAGE, "hidden": True, "hint": HINT}
+                         "message": HIDDEN_MESSAGE, "hidden": True, "hint": HINT,
+                         "requests": []}
     assert (shown.status, shown.points, shown.message, shown.hint) == (
         from_json["status"], from_json["points"], from_json["message"], from_json["hint"])
     test = json.loads(outputs["gradescope results.json"])["tests"][1]

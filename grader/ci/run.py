@@ -18,7 +18,7 @@ from grader.ci.config import CheckConfig, MinScore, check_paths, find_config, lo
 from grader.common.text import one_line
 from grader.grading.run import grade
 from grader.reports import github, junit
-from grader.reports.html import safe_name, write_report
+from grader.reports.html import write_submission_report
 from grader.reports.terminal import check_lines
 from grader.reports.verdict import ExerciseVerdict
 from grader.sandbox import SandboxFactory
@@ -75,8 +75,7 @@ def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManag
             ex = exercises[a.exercise]
             progress(f"grading {a.exercise} ({_shown(a.path)}) ...")
             result = grade(ex, a.path, sandboxes)
-            result = write_report(result, options.report_dir,
-                                  f"{ex.id}-{safe_name(a.path.stem or a.path.name)}")
+            result = write_submission_report(result, options.report_dir, ex.id, a.path)
             needs = options.min_score or a.min_score
             required = needs.points(ex.max_score) if needs else ex.max_score
             verdicts.append(ExerciseVerdict(result, _shown(a.path), a.path.is_file(),

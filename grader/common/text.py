@@ -56,3 +56,38 @@ def rooted(path: str) -> bool:
     """Whether a path someone wrote starts at a root on some system: ``/``, ``\\`` or
     a drive letter. Such a path is never relative to the folder it is meant for."""
     return path.startswith(("/", "\\")) or _DRIVE.match(path) is not None
+
+
+EXCERPT_WIDTH = 120  # characters of a source line shown under an error
+
+
+def pointed(text: str, offset: int | None, width: int = EXCERPT_WIDTH) -> tuple[str, ...]:
+    """A source line as an error shows it: its first line, dedented, printable, at
+    most about *width* characters (a window around the column when it is longer),
+    and a caret line under column *offset* (from 1), when there is one.
+
+    Columns stay aligned after :func:`printable` because the caret line is made
+    from the printable form of the text before the column, with every character
+    but a tab blanked.
+    """
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    line = first.rstrip()
+    indent = len(line) - len(line.lstrip())
+    line = line[indent:]
+    column = None if offset is None else max(0, offset - 1 - indent)
+    if column is not None and column > len(line):
+        column = None  # the agent's claim does not fit the line: no caret at all
+    start = 0
+    if len(line) > width:
+        start = max(0, min(len(line) - width, (column or 0) - width // 2))
+        end = start + width
+        line = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+    if not line:
+        return ()
+    shown = printable(line)
+    if column is None:
+        return (shown,)
+    column = column - start + (1 if start else 0)
+    caret = re.sub(r"[^\t]", " ", printable(line[:column])) + "^"
+    return (shown, caret)

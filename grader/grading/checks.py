@@ -23,8 +23,17 @@ from typing import Any, Protocol
 
 from grader.grading import db_verdict
 from grader.grading import evaluator as evaluator_module
-from grader.grading.compare import Assertion, check_response, extract, short
+from grader.grading.compare import (
+    Assertion,
+    around_mismatch,
+    check_response,
+    extract,
+    first_difference,
+    is_exact_body,
+    short,
+)
 from grader.grading.evaluator import Evaluator, EvaluatorFailed
+from grader.grading.explain import with_database_note
 from grader.grading.host_work import DATABASE_ERRORS, HostWork, database_failed
 from grader.grading.http_client import (
     AppClient,
@@ -130,11 +139,19 @@ def run_check(check: Check, target: Target, deadline: float,
 
 
 def _describe(a: Assertion) -> str:
+    note = f" ({a.note})" if a.note else ""
     if a.expected is None and a.actual is None:
-        return a.label
+        return a.label + note
     if a.expected is None:
-        return f"{a.label}: {short(a.actual or '', 160)}"
-    return f"{a.label}: expected {short(a.expected or '', 80)!r}, got {short(a.actual or '', 80)!r}"
+        return f"{a.label}: {short(a.actual or '', 160)}{note}"
+    if is_exact_body(a.label) and a.actual is not None and a.expected != a.actual:
+        # Where the bodies part, not their first 80 characters (which may agree).
+        expected, actual = around_mismatch(a.expected, a.actual, 80)
+        at = first_difference(a.expected, a.actual) + 1
+        return (f"{a.label}: expected {expected!r}, got {actual!r} (they differ from "
+                f"character {at}){note}")
+    return (f"{a.label}: expected {short(a.expected or '', 80)!r}, "
+            f"got {short(a.actual or '', 80)!r}{note}")
 
 
 # -- HTTP ----------------------------------------------------------------------
@@ -160,7 +177,7 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
             follow_redirects=step.follows(),
         )
         prefix = _step_name(body, number) + ": " if many else ""
-        made = check_response(step.expect, resp, work)
+        made = check_response(step.expect, resp, work, substitute(req.path, variables))
         for spec in step.extracts:
             value = extract(spec, resp, client.cookies, work)
             made.append(Assertion(f"find {spec.name} ({spec.source} {spec.pattern})",
@@ -170,7 +187,7 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
         if step.setup:
             _setup_step(body, number, made)
         out.extend(Assertion(prefix + a.label, a.passed, a.expected, a.actual,
-                             scored=not step.setup) for a in made)
+                             scored=not step.setup, note=a.note) for a in made)
         if any(spec.name not in variables for spec in step.extracts):
             missing = next(spec.name for spec in step.extracts if spec.name not in variables)
             _count_skipped(body, number, out)
@@ -224,7 +241,8 @@ def fetch_models(target: Target, timeout: float) -> dict[str, ModelClaim]:
     try:
         return target.agent.models(timeout=timeout)
     except AgentRefused as e:
-        raise CheckStop("failed", e.failure.short()) from e
+        raise CheckStop("failed", with_database_note(e.failure.short(), e.failure.database)
+                        ) from e
 
 
 def _find_model(models: dict[str, ModelClaim], name: str) -> ModelClaim:

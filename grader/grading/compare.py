@@ -17,12 +17,14 @@ from typing import Any, Protocol
 
 from grader.common import untrusted_json
 from grader.common.text import safe_optional, safe_text
+from grader.grading.explain import trailing_slash_redirect
 from grader.grading.html_find import Wanted
 from grader.grading.http_client import Response
 from grader.spec.http import Expect, Extract, HeaderExpect
 
 SHOW = 400  # characters of a value shown in a message
 KEPT = 4096  # characters of an expected or actual value an assertion keeps for the report
+NOTE_LIMIT = 1000  # characters of an assertion's note
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Assertion:
     expected: str | None = None
     actual: str | None = None
     scored: bool = True  # False: a set-up step's, which partial credit does not count
+    note: str | None = None  # why it failed, in the grader's words, when the grader can tell
 
     def __post_init__(self) -> None:
         # The one place an assertion's values are bounded and made writable: the
@@ -41,6 +44,7 @@ class Assertion:
         object.__setattr__(self, "label", safe_text(self.label, 500))
         object.__setattr__(self, "expected", safe_optional(self.expected, KEPT))
         object.__setattr__(self, "actual", safe_optional(self.actual, KEPT))
+        object.__setattr__(self, "note", safe_optional(self.note, NOTE_LIMIT))
 
 
 class Matcher(Protocol):
@@ -59,15 +63,21 @@ class Matcher(Protocol):
         ...
 
 
-def check_response(expect: Expect, resp: Response, matcher: Matcher) -> list[Assertion]:
-    """Every assertion the spec makes about one response."""
+def check_response(expect: Expect, resp: Response, matcher: Matcher, path: str = ""
+                   ) -> list[Assertion]:
+    """Every assertion the spec makes about one response to a request for *path*."""
     out: list[Assertion] = []
     text = resp.text
     if expect.status is not None:
         wanted = " or ".join(str(s) for s in expect.status)
-        out.append(Assertion("status", resp.status in expect.status, wanted, str(resp.status)))
+        ok = resp.status in expect.status
+        note = None if ok else trailing_slash_redirect(path, resp.status,
+                                                        resp.header("Location"))
+        out.append(Assertion("status", ok, wanted, str(resp.status), note=note))
     if expect.body is not None:
-        out.append(Assertion("body", text == expect.body, expect.body, text))
+        # A body longer than an assertion keeps is kept around its first difference.
+        out.append(Assertion("body", text == expect.body,
+                             *around_mismatch(expect.body, text, KEPT)))
     for needle in expect.contains:
         out.append(Assertion(f"body contains {short(needle, 60)!r}", needle in text,
                              needle, text))
@@ -211,6 +221,38 @@ def extract(spec: Extract, resp: Response, cookies: dict[str, str], matcher: Mat
         else:
             return None
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def first_difference(a: str, b: str) -> int:
+    """The index of the first character where *a* and *b* differ (the shorter's
+    length when one starts the other); -1 when they are equal."""
+    if a == b:
+        return -1
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)))
+
+
+def around_mismatch(expected: str, actual: str, width: int = 80) -> tuple[str, str]:
+    """*expected* and *actual*, each at most about *width* characters: the same window
+    of both, from a little before their first difference, with … where text is cut.
+
+    Equal or short enough values come back whole.
+    """
+    if len(expected) <= width and len(actual) <= width:
+        return expected, actual
+    at = max(0, first_difference(expected, actual))
+    start = max(0, at - width // 3)
+
+    def window(text: str) -> str:
+        part = text[start:start + width]
+        return ("…" if start else "") + part + ("…" if start + width < len(text) else "")
+
+    return window(expected), window(actual)
+
+
+def is_exact_body(label: str) -> bool:
+    """Whether an assertion's label names an exact ``body`` expectation (any step's)."""
+    return label == "body" or label.endswith(": body")
 
 
 def short(text: str, limit: int = SHOW) -> str:

@@ -16,6 +16,7 @@ from grader.grading.checks import Agent
 from grader.grading.corroborate import corroborated_copy
 from grader.grading.declared import DeclaredSchema, from_plain
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
+from grader.grading.explain import with_database_note
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import (
     CheckResult,
@@ -264,8 +265,10 @@ def _setup_step(box: Sandbox, step: _Step, exercise: Exercise, deadline: float, 
 
 
 def _problem_from(failure: AgentFailure) -> Problem:
-    return Problem(kind=failure.kind, message=failure.message, file=failure.file,
-                   line=failure.line, text=failure.text, traceback=failure.traceback)
+    message = with_database_note(failure.message, failure.database)
+    return Problem(kind=failure.kind, message=message, file=failure.file,
+                   line=failure.line, text=failure.text, traceback=failure.traceback,
+                   offset=failure.offset)
 
 
 def _explain_exit(problem: Problem | None, run: SandboxRun, exercise: Exercise

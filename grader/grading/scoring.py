@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from grader.common.text import safe_optional, safe_text
+from grader.common.text import pointed, safe_optional, safe_text
 from grader.grading.compare import Assertion
 from grader.grading.outcome import MESSAGE_LIMIT, CheckOutcome
 from grader.grading.status import Status
-from grader.spec.exercise import Check
+from grader.spec.exercise import Check, HttpCheck
 
 # The one sentence a student reads in place of a hidden check's message
 # (reports/visibility.py shows it everywhere; it lives here so grading need
@@ -23,6 +23,8 @@ HIDDEN_MESSAGE = "hidden check: its expectations are not shown"
 
 OUTPUT_LIMIT = 64 * 1024  # characters of the app's output a result keeps
 TRACEBACK_LIMIT = 8192  # characters of a traceback
+REQUEST_LIMIT = 500  # characters of one request a check made, as a report shows it
+MAX_REQUESTS = 20  # requests of one check a report shows
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,16 @@ class CheckResult:
     hint: str | None = None
     assertions: tuple[Assertion, ...] = ()
     duration: float = 0.0
+    # The requests a visible HTTP check made, from the spec (Request.describe); a
+    # hidden check's are never kept (score_check, and reports/visibility.py).
+    requests: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A result is built once, here; whatever the app put in its message is bounded
         # and made encodable before any report, JSON or terminal sees it.
         object.__setattr__(self, "message", safe_text(self.message, MESSAGE_LIMIT))
+        object.__setattr__(self, "requests", tuple(
+            safe_text(r, REQUEST_LIMIT) for r in self.requests[:MAX_REQUESTS]))
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Problem:
     line: int | None = None
     text: str | None = None
     traceback: str | None = None
+    offset: int | None = None  # a SyntaxError's column in *text*, counted from 1
 
     def __post_init__(self) -> None:
         # Every field may quote the app (its exception, its file names): bounded here.
@@ -67,6 +75,11 @@ class Problem:
     def headline(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file and self.line else ""
         return f"{where}{self.kind}: {self.message}"
+
+    def excerpt(self) -> tuple[str, ...]:
+        """The offending line, printable and bounded, with a caret line under the
+        column a SyntaxError names; () without a line. Every output shows this."""
+        return pointed(self.text, self.offset) if self.text else ()
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,8 @@ class GradeResult:
             "max_score": self.max_score,
             "checks": [
                 {"name": c.name, "status": c.status, "points": c.points,
-                 "max_points": c.max_points, "message": c.message}
+                 "max_points": c.max_points, "message": c.message,
+                 "requests": list(c.requests)}
                 for c in self.checks
             ],
             "report": self.report,
@@ -142,7 +156,19 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
         id=check.id, name=check.name, kind=check.kind, status=outcome.status,
         points=points, max_points=check.points, message=message, hidden=check.hidden,
         hint=check.hint, assertions=assertions, duration=round(outcome.duration, 3),
+        requests=() if check.hidden else requests_of(check),
     )
+
+
+def requests_of(check: Check) -> tuple[str, ...]:
+    """What an HTTP check sends, step by step, as the spec says it (``${vars}`` as
+    written: their values are the app's answers, and a set-up step's may be secret)."""
+    if not isinstance(check.body, HttpCheck):
+        return ()
+    steps = check.body.steps
+    if len(steps) == 1:
+        return (steps[0].request.describe(),)
+    return tuple(f"step {n}: {s.request.describe()}" for n, s in enumerate(steps, start=1))
 
 
 def earned(check: Check, outcome: CheckOutcome) -> float:
@@ -180,10 +206,14 @@ def apply_guards(checks: tuple[Check, ...], results: tuple[CheckResult, ...]
 
 
 def not_run(check: Check, status: Status, message: str) -> CheckResult:
-    """A check that could not run because the submission did not load."""
+    """A check that could not run because the submission did not load.
+
+    It carries no hint: a hint is about what a check that ran found wrong, and
+    here the one cause is the load failure, said once above the checks.
+    """
     return CheckResult(id=check.id, name=check.name, kind=check.kind, status=status,
                        points=0.0, max_points=check.points, message=message,
-                       hidden=check.hidden, hint=check.hint)
+                       hidden=check.hidden)
 
 
 def overall_status(results: tuple[CheckResult, ...], max_score: float,

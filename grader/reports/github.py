@@ -102,9 +102,11 @@ def error_annotations(verdicts: Sequence[ExerciseVerdict]) -> list[str]:
             where = _repo_file(v, p.file)
             if where is not None and p.line is not None:
                 props |= {"file": where, "line": str(p.line)}
+                if p.offset is not None:
+                    props["col"] = str(p.offset)
             message = one_line(f"{p.kind}: {p.message}", 1000)
-            if p.text:
-                message += f"\n    {one_line(p.text.strip(), 300)}"
+            # The line, and the caret under the column; each its own line, like a traceback.
+            message += "".join(f"\n    {one_line(line, 300)}" for line in p.excerpt())
             lines.append(_command("error", props, message))
         elif not v.ok:
             failed = [c.name for c in r.checks if c.status != "passed"]

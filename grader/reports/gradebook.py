@@ -51,6 +51,7 @@ class CheckRow:
     points: float
     max_points: float
     message: str
+    requests: tuple[str, ...] = ()  # what a visible HTTP check sent (scoring.requests_of)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Row:
             "status": self.status,
             "score": self.score,
             "max_score": self.max_score,
-            "checks": [asdict(c) for c in self.checks],
+            "checks": [asdict(c) | {"requests": list(c.requests)} for c in self.checks],
             "report": self.report,
             "problem": asdict(self.problem) if self.problem else None,
             "spec_sha256": self.spec_sha256,
@@ -128,7 +129,7 @@ class Row:
             status=status, score=_num(d, "score"),
             max_score=_num(d, "max_score"),
             checks=tuple(CheckRow(_str(c, "name"), _str(c, "status"), _num(c, "points"),
-                                  _num(c, "max_points"), _str(c, "message"))
+                                  _num(c, "max_points"), _str(c, "message"), _strs(c))
                          for c in map(_obj, _list(d, "checks"))),
             report=d["report"] if isinstance(d.get("report"), str) else None,
             problem=None if problem is None else _problem(_obj(problem)),
@@ -151,7 +152,8 @@ def make_row(result: GradeResult, student: str, slug: str, submission_sha256: st
     return Row(
         student=student, slug=slug, exercise=result.exercise, status=result.status,
         score=result.score, max_score=result.max_score,
-        checks=tuple(CheckRow(**c) for c in data["checks"]),
+        checks=tuple(CheckRow(c["name"], c["status"], c["points"], c["max_points"],
+                              c["message"], tuple(c["requests"])) for c in data["checks"]),
         report=result.report, problem=result.problem, spec_sha256=result.spec_sha256,
         image=result.image, timings=result.timings, submission=result.submission,
         submission_sha256=submission_sha256, image_id=image_id, graded_at=result.graded_at,
@@ -194,8 +196,7 @@ def gradescope(result: GradeResult) -> dict[str, Any]:
              f"points ({result.status})"]
     if result.problem is not None:
         lines.append(result.problem.headline())
-        if result.problem.text:
-            lines.append(result.problem.text.strip())
+        lines += result.problem.excerpt()
     return {
         "score": result.score,
         "execution_time": round(result.timings.total),
@@ -331,16 +332,24 @@ def _num(d: dict[str, Any], key: str) -> float:
     return float(value)
 
 
+def _strs(d: dict[str, Any]) -> tuple[str, ...]:
+    """A check's stored requests; rows from before they were kept have none."""
+    value = d.get("requests", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("requests: expected a list of strings")
+    return tuple(value)
+
+
 def _opt_str(d: dict[str, Any], key: str) -> str | None:
     value = d.get(key)
     return value if isinstance(value, str) else None
 
 
 def _problem(d: dict[str, Any]) -> Problem:
-    line = d.get("line")
+    line, offset = d.get("line"), d.get("offset")
     return Problem(_str(d, "kind"), _str(d, "message"), _opt_str(d, "file"),
                    line if type(line) is int else None, _opt_str(d, "text"),
-                   _opt_str(d, "traceback"))
+                   _opt_str(d, "traceback"), offset if type(offset) is int else None)
 
 
 def _previous(d: dict[str, Any]) -> Previous:

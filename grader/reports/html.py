@@ -8,6 +8,7 @@ Both files show the result as a student may see it (visibility.py).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from dataclasses import replace
@@ -26,6 +27,7 @@ MAX_SHOWN = 4000  # characters of one expected/actual value in the report
 # Bytes of one report page. With the JSON beside it (its values are capped at
 # 2 KiB when results are built) one submission's reports stay under 1 MB.
 HTML_BUDGET = 640 * 1024
+REPORT_JSON_LIMIT = 4 * 1024 * 1024  # bytes of an existing report JSON read to see whose it is
 
 
 def environment() -> jinja2.Environment:
@@ -122,16 +124,63 @@ def report_json(result: GradeResult) -> dict[str, Any]:
                    "graded_at": view.graded_at}
 
 
-def write_report(result: GradeResult, directory: Path, stem: str) -> GradeResult:
+def write_report(result: GradeResult, directory: Path, stem: str,
+                 submission_id: str | None = None) -> GradeResult:
     """Write ``stem.html`` and ``stem.json`` into *directory*; return what they show.
 
     That is the result as a student may see it (visibility.py), with the
     report's path, so whatever the caller prints next agrees with the files.
+    *submission_id* (see :func:`submission_key`) goes into the JSON, so that
+    :func:`report_stem` knows whose report a file is.
     """
     directory.mkdir(parents=True, exist_ok=True)
     html_path = (directory / f"{stem}.html").resolve()
     result = replace(for_student(result), report=str(html_path))
     atomic_write(html_path, render_html(result))
-    atomic_write(directory / f"{stem}.json",
-                 json.dumps(report_json(result), indent=2, ensure_ascii=False))
+    data = report_json(result) | ({"submission_id": submission_id} if submission_id else {})
+    atomic_write(directory / f"{stem}.json", json.dumps(data, indent=2, ensure_ascii=False))
     return result
+
+
+def write_submission_report(result: GradeResult, directory: Path, exercise: str,
+                            submission: Path) -> GradeResult:
+    """:func:`write_report` under the name :func:`report_stem` gives *submission*."""
+    return write_report(result, directory, report_stem(directory, exercise, submission),
+                        submission_key(submission))
+
+
+def submission_key(submission: Path) -> str:
+    """Who a report belongs to: a hash of the submission's absolute path."""
+    absolute = str(submission.resolve()).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(absolute).hexdigest()
+
+
+def report_stem(directory: Path, exercise: str, submission: Path) -> str:
+    """The name (without .html/.json) of *submission*'s report for *exercise* in *directory*.
+
+    The first of these that no other submission's report holds: ``EX-NAME``
+    (NAME: the file's name without .py, or the folder's); ``EX-PARENT-NAME``
+    (PARENT: the folder it is in); ``EX-NAME-HASH`` (12 hex digits of
+    :func:`submission_key`). So two ``app.py`` graded into one folder keep
+    separate reports, and a submission graded again gets the name it had.
+    """
+    absolute = submission.resolve()
+    name = safe_name(submission.stem or absolute.stem or absolute.name)
+    key = submission_key(submission)
+    stems = (f"{exercise}-{name}", f"{exercise}-{safe_name(absolute.parent.name)}-{name}",
+             f"{exercise}-{name}-{key[:12]}")
+    return next((s for s in stems if _free_for(directory / f"{s}.json", key)), stems[-1])
+
+
+def _free_for(json_path: Path, key: str) -> bool:
+    """Whether the report at *json_path* is missing or *key*'s own."""
+    html_path = json_path.with_suffix(".html")
+    if not json_path.exists():
+        return not html_path.exists()
+    try:
+        if json_path.stat().st_size > REPORT_JSON_LIMIT:
+            return False
+        data = json.loads(json_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False  # not a report this grader wrote: leave it alone
+    return isinstance(data, dict) and data.get("submission_id") == key

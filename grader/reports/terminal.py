@@ -15,6 +15,7 @@ from grader.grading.scoring import GradeResult
 from grader.grading.status import Status
 from grader.reports.visibility import for_student
 
+MAX_SHOWN = 5  # requests of one failed check a terminal shows
 MARKS: dict[Status, str] = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "⏱"}
 
 # (text, at most this many characters) -> text safe to print
@@ -27,7 +28,8 @@ def clipped(text: str, limit: int) -> str:
 
 
 def check_lines(result: GradeResult, clean: Clean) -> list[str]:
-    """A line per check; a failed check of an app that loaded adds its message and hint."""
+    """A line per check; a failed check of an app that loaded adds its message, the
+    requests it made and its hint."""
     view = for_student(result)
     lines = []
     for c in view.checks:
@@ -35,6 +37,8 @@ def check_lines(result: GradeResult, clean: Clean) -> list[str]:
         # An app that did not load has one cause, said once above the checks.
         if c.status != "passed" and view.problem is None:
             lines.append(f"      {clean(c.message, 300)}")
+            # What the check sent (visible checks only: for_student drops the rest).
+            lines += [f"      request: {clean(r, 300)}" for r in c.requests[:MAX_SHOWN]]
             if c.hint:
                 lines.append(f"      hint: {clean(c.hint, 300)}")
     return lines
@@ -47,8 +51,7 @@ def summary(result: GradeResult) -> str:
     if result.problem is not None:
         p = result.problem
         lines.append(f"  {printable(p.headline())}")
-        if p.text:
-            lines.append(f"      {printable(p.text.strip())}")
+        lines += [f"      {line}" for line in p.excerpt()]  # printable already
     lines += check_lines(result, clipped)
     lines.append(f"report: {result.report}")
     return "\n".join(lines)

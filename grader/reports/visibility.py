@@ -6,7 +6,7 @@ expectations. For a student, a hidden check shows
 - its name, its points and its status (passed, failed, error, timeout);
 - its hint, if the author wrote one: the author chose to say that much;
 
-and never its request, its assertions (the expected or the actual values), the
+and never its requests, its assertions (the expected or the actual values), the
 response, or its message: that becomes one fixed sentence, HIDDEN_MESSAGE.
 Nor anything the app printed while hidden checks ran: they run after every
 visible check (grading/pytest_plugin.py), the sandbox cuts its output where the
@@ -46,7 +46,7 @@ def check_for_student(check: CheckResult) -> CheckResult:
     """*check* as a student may see it: a hidden one keeps name, points, status, hint."""
     if not check.hidden:
         return check
-    return replace(check, message=HIDDEN_MESSAGE, assertions=())
+    return replace(check, message=HIDDEN_MESSAGE, assertions=(), requests=())
 
 
 def for_student(result: GradeResult) -> GradeResult:

@@ -58,6 +58,8 @@ class AgentFailure:
     text: str | None = None
     traceback: str | None = None
     explained: bool = True  # False: the agent gave no message, *message* is ours
+    offset: int | None = None  # a SyntaxError's column in *text*, from 1
+    database: str | None = None  # the database URL the app was opening, if it failed to
 
     def short(self, limit: int = 300) -> str:
         if not self.explained:
@@ -286,6 +288,7 @@ def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:
         return value[:limit] if isinstance(value, str) else None
 
     line = error.get("line")
+    offset = error.get("offset")
     return AgentFailure(
         kind=text("type", 80) or "Error",
         message=text("message", 2000) or unexplained,
@@ -294,6 +297,8 @@ def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:
         line=line if type(line) is int else None,
         text=text("text", 500),
         traceback=text("traceback", 4000),
+        offset=offset if type(offset) is int and 0 < offset <= 100_000 else None,
+        database=text("database", 500),
     )
 
 

@@ -6,6 +6,7 @@ grader/grading/compare.py judges the answers. See docs/spec-language.md.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -39,6 +40,27 @@ class Request:
     headers: tuple[tuple[str, str], ...] = ()
     # None: follow, unless the expectation is about the redirect itself (see follows()).
     follow_redirects: bool | None = None
+
+    def describe(self, limit: int = 400) -> str:
+        """The request as a report shows it: method, path with its query, and the
+        form, JSON or raw body it sends, with ``${vars}`` as the spec writes them.
+
+        Each value is cut at 80 characters, the whole at about *limit*.
+        """
+        def cut(text: str, size: int = 80) -> str:
+            return text if len(text) <= size else text[:size] + "…"
+
+        query = "&".join(f"{cut(k)}={cut(v)}" for k, v in self.query)
+        parts = [f"{self.method} {cut(self.path, 200)}" + (f"?{query}" if query else "")]
+        if self.form is not None:
+            fields = ", ".join(f"{cut(k)}={cut(v)!r}" for k, v in self.form)
+            parts.append(f"form: {fields or '(no fields)'}")
+        if self.has_json:
+            parts.append(f"JSON: {cut(json.dumps(self.json, ensure_ascii=False), 300)}")
+        if self.data is not None:
+            parts.append(f"body: {cut(self.data)!r}")
+        text = " · ".join(parts)
+        return text if len(text) <= limit else text[:limit] + "…"
 
 
 @dataclass(frozen=True)
