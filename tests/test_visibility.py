@@ -31,16 +31,20 @@ VISIBLE_EXPECTED = "Hello, Alice"
 # What the app printed before the first hidden check, and while the hidden ones ran.
 PRINTED_BEFORE = "GET /greet/Alice visible7e1d"
 PRINTED_WHILE_HIDDEN = "GET /greet/Bob secretprinted4b8e"
+# The requests each check made (from the spec): the visible one's is shown.
+VISIBLE_REQUEST = "POST /greet/visiblereq5c2a"
+HIDDEN_REQUEST = "POST /greet/secretrequest0d9e"
 
 
 def make_result() -> GradeResult:
     visible = CheckResult(
         id="alice", name="greets Alice", kind="http", status="failed", points=0, max_points=2,
         message=f"body: expected {VISIBLE_EXPECTED!r}, got 'Hi'", hint="Mind the comma",
-        assertions=(Assertion("body", False, VISIBLE_EXPECTED, "Hi"),))
+        assertions=(Assertion("body", False, VISIBLE_EXPECTED, "Hi"),),
+        requests=(VISIBLE_REQUEST,))
     hidden = CheckResult(
         id="any", name=HIDDEN, kind="http", status="failed", points=0, max_points=2,
-        message=MESSAGE, hidden=True, hint=HINT,
+        message=MESSAGE, hidden=True, hint=HINT, requests=(HIDDEN_REQUEST,),
         assertions=(Assertion("status", True, "200", "200"),
                     Assertion("body", False, EXPECTED, ACTUAL)))
     passed = CheckResult(id="404", name="404 without a name", kind="http", status="passed",
@@ -76,6 +80,20 @@ def test_no_output_shows_the_hidden_checks_expectation_or_response(
     text = outputs[name]
     assert EXPECTED not in text and ACTUAL not in text
     assert VISIBLE_EXPECTED in text  # while the visible check says what it expected
+
+
+@pytest.mark.parametrize("name", OUTPUTS)
+def test_no_output_shows_the_request_a_hidden_check_made(outputs: dict[str, str],
+                                                         name: str) -> None:
+    assert HIDDEN_REQUEST not in outputs[name]
+    assert check_for_student(make_result().checks[1]).requests == ()
+
+
+@pytest.mark.parametrize("name", ["terminal summary", "ci summary", "html report",
+                                  "report json", "batch html report"])
+def test_reports_show_the_request_a_failed_visible_check_made(outputs: dict[str, str],
+                                                              name: str) -> None:
+    assert VISIBLE_REQUEST in outputs[name]
 
 
 @pytest.mark.parametrize("name", OUTPUTS)
