@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,8 +26,16 @@ from grader.grading.run import grade
 from grader.reports import github
 from grader.reports.html import write_submission_report
 from grader.reports.terminal import summary
-from grader.sandbox import SandboxFactory, SandboxKind, docker_connection, image, open_sandbox
+from grader.sandbox import (
+    SandboxFactory,
+    SandboxKind,
+    docker_connection,
+    image,
+    open_sandbox,
+    packages,
+)
 from grader.spec import catalog, pinned
+from grader.spec.exercise import Exercise
 
 _sandbox_option = click.option(
     "--sandbox", type=click.Choice(["docker", "process"]), default="docker",
@@ -73,7 +81,7 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
     if not path.exists():
         raise SubmissionPathError(f"{path}: no such file or folder. Pass your app's .py file "
                                   "or the folder that holds it.")
-    with _sandboxes(sandbox) as sandboxes:
+    with _sandboxes(sandbox, [ex]) as sandboxes:
         result = grade(ex, path, sandboxes)
     result = write_submission_report(result, report_dir, ex.id, path)
     if as_json:
@@ -104,7 +112,7 @@ def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
     options = batching.BatchOptions(out or Path("grade-reports") / ex.id,
                                     jobs or batching.default_jobs(), force)
     students = batching.find_students(submissions, options.out)
-    with _sandboxes(sandbox) as sandboxes:
+    with _sandboxes(sandbox, [ex]) as sandboxes:
         done = batching.run_batch(ex, students, sandboxes, options)
     click.echo("\n".join(printable(line) for line in batching.summary_lines(ex, done)))
 
@@ -145,7 +153,7 @@ def check(config: Path | None, min_score: ci_config.MinScore | None, source: str
         raise click.BadParameter(str(e), param_hint="--spec-sha256") from e
     options = ci.CheckOptions(config, min_score, pinned.SpecSource(source, parsed), hashes,
                               report_dir, junit)
-    sys.exit(ci.run(options, lambda: _sandboxes(sandbox), click.echo, _progress,
+    sys.exit(ci.run(options, lambda found: _sandboxes(sandbox, found), click.echo, _progress,
                     _workflow_command))
 
 
@@ -158,11 +166,23 @@ def image_group() -> None:
 @click.option("--rebuild", is_flag=True, help="Build even if the image exists.")
 @click.option("--base", default=None, help="Base image (default: python:3.11-slim, or a "
               "local Debian bootstrap when no registry is reachable).")
-def image_build(rebuild: bool, base: str | None) -> None:
+@click.option("--requirements", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help=f"Extra packages, pinned with hashes [default: the catalogue's "
+                   f"{packages.EXTRA_FILENAME}, if it has one].")
+def image_build(rebuild: bool, base: str | None, requirements: Path | None) -> None:
     """Build the sandbox image (grade submit also does this on first use)."""
+    if requirements is None:
+        candidate = catalog.exercises_root() / packages.EXTRA_FILENAME
+        requirements = candidate if candidate.is_file() else None
+    extra = None
+    if requirements is not None:
+        extra = packages.read_extra(requirements, packages.sandbox_pins())
+        _progress(f"extra packages from {requirements}: "
+                  + (", ".join(p.requirement for p in extra.pins) or "none beyond the sandbox's"))
     client = docker_connection.connect()
     try:
-        info = image.ensure_image(client, progress=_progress, rebuild=rebuild, base=base)
+        info = image.ensure_image(client, progress=_progress, rebuild=rebuild, base=base,
+                                  extra=extra)
     finally:
         client.close()
     click.echo(f"sandbox image ready: {info.tag} ({info.id[:19]}, base {info.base})")
@@ -216,7 +236,7 @@ def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind) -> Non
         sys.exit(2)
     exercises = [v.exercise for v in checked if v.exercise is not None]
     failed = []
-    with _sandboxes(sandbox) as sandboxes:
+    with _sandboxes(sandbox, exercises) as sandboxes:
         for ex in exercises:
             click.echo(f"{ex.id} · {ex.title}")
             result = selftest.run_selftest(
@@ -234,11 +254,16 @@ def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind) -> Non
 
 
 @contextmanager
-def _sandboxes(kind: SandboxKind) -> Iterator[SandboxFactory]:
-    """The one place a Docker client is made for grading; closed at the end."""
+def _sandboxes(kind: SandboxKind, exercises: Sequence[Exercise]) -> Iterator[SandboxFactory]:
+    """The one place a Docker client is made for grading; closed at the end.
+
+    The image holds the extra packages of the exercises' catalogue, if it has any.
+    """
+    requirements = packages.catalogue_requirements(ex.directory for ex in exercises)
     client = docker_connection.connect(offer_process=True) if kind == "docker" else None
     try:
-        with open_sandbox(kind, client=client, progress=_progress) as sandboxes:
+        with open_sandbox(kind, client=client, progress=_progress,
+                          requirements=requirements) as sandboxes:
             yield sandboxes
     finally:
         if client is not None:

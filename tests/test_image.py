@@ -240,8 +240,8 @@ def test_graders_started_together_build_the_image_once(monkeypatch: pytest.Monke
     builds: list[str] = []
     building, release = threading.Event(), threading.Event()
 
-    def fake_build(client: Any, folder: Path, wheels: Path, tag: str, base: str,
-                   progress: Any, *, fresh: bool) -> ImageInfo:
+    def fake_build(client: Any, folder: Path, wheels: list[Path], tag: str, base: str,
+                   progress: Any, *, fresh: bool, extra: bytes) -> ImageInfo:
         builds.append(tag)
         building.set()
         assert release.wait(30)
@@ -282,7 +282,8 @@ def test_built_image_imports_the_flask_stack_as_an_unprivileged_user(
     client = docker_client
     info = ensure_image(client, print)
     assert info.tag == image_tag() and info.id.startswith("sha256:")
-    modules = "flask, flask_sqlalchemy, flask_wtf, flask_login, flask_migrate, sqlite3"
+    modules = ("flask, flask_sqlalchemy, flask_wtf, flask_login, flask_migrate, sqlite3, "
+               "flask_bootstrap, flask_cors, flask_moment, dotenv, email_validator")
     script = f"import os, {modules}; print('ok', os.getuid(), os.access('/opt/grade', os.W_OK))"
     container = client.containers.run(
         info.tag,

@@ -23,6 +23,7 @@ from grader.reports.terminal import check_lines
 from grader.reports.verdict import ExerciseVerdict
 from grader.sandbox import SandboxFactory
 from grader.spec import pinned
+from grader.spec.exercise import Exercise
 
 Progress = Callable[[str], None]
 
@@ -56,13 +57,15 @@ def repositories(config: CheckConfig) -> list[Path]:
     return found
 
 
-def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManager[SandboxFactory]],
+def run(options: CheckOptions,
+        open_sandboxes: Callable[[Sequence[Exercise]], AbstractContextManager[SandboxFactory]],
         echo: Callable[[str], None], progress: Progress,
         command: Callable[[str], None] | None = None) -> int:
     """The whole ``grade check``: load, verify, grade, publish; return the exit code.
 
     *open_sandboxes* is called once the config and the specs are known to be
-    good, so a mistake in them is reported without waiting for a sandbox.
+    good, so a mistake in them is reported without waiting for a sandbox; it
+    gets the exercises, whose catalogue may add packages to the image.
     """
     config = load_config(find_config(options.config))
     check_paths(config)
@@ -70,7 +73,7 @@ def run(options: CheckOptions, open_sandboxes: Callable[[], AbstractContextManag
     exercises = pinned.load(source, [a.exercise for a in config.assignments],
                                 pinned.cache_dir())
     verdicts = []
-    with open_sandboxes() as sandboxes:
+    with open_sandboxes(list(exercises.values())) as sandboxes:
         for a in config.assignments:
             ex = exercises[a.exercise]
             progress(f"grading {a.exercise} ({_shown(a.path)}) ...")

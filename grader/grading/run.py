@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from grader.grading import missing_module
 from grader.grading.checks import Agent
 from grader.grading.corroborate import corroborated_copy
 from grader.grading.declared import DeclaredSchema, from_plain
@@ -260,7 +261,8 @@ def _setup_step(box: Sandbox, step: _Step, exercise: Exercise, deadline: float, 
     except AgentGone:
         return Problem("Exited", exited.format(code=box.wait_exit(2.0)))
     except AgentRefused as e:
-        return _problem_from(e.failure)
+        return missing_module.explain(_problem_from(e.failure),
+                                      missing_module.image_pins(exercise.directory))
     return None
 
 

@@ -30,6 +30,7 @@ from grader.errors import UsageError
 from grader.sandbox.base import ImageRef, Sandbox, SandboxKind, SandboxRun
 from grader.sandbox.container import DockerSandbox, remove_orphans
 from grader.sandbox.image import ensure_image
+from grader.sandbox.packages import read_extra, sandbox_pins
 from grader.sandbox.process import ProcessSandbox, probed
 from grader.sandbox.process_probe import WEAKER, Isolation
 from grader.spec.exercise import Limits
@@ -98,14 +99,22 @@ class SandboxFactory:
 
 @contextmanager
 def open_sandbox(kind: SandboxKind, *, client: docker.DockerClient | None = None,
-                 progress: Progress = lambda message: None) -> Iterator[SandboxFactory]:
+                 progress: Progress = lambda message: None,
+                 requirements: Path | None = None) -> Iterator[SandboxFactory]:
     """Get the backend ready and yield the factory the caller owns until the end.
 
     Docker (the default and the strongest isolation) needs *client*: orphans of
     dead graders are removed and the image is built if missing. ``process``
     probes this machine and says, through *progress*, how much less it isolates.
+    *requirements* is a catalogue's extra packages file (packages.EXTRA_FILENAME):
+    the Docker image then holds them too, and its tag says so.
     """
+    extra = None if requirements is None else read_extra(requirements, sandbox_pins())
     if kind == "process":
+        if extra is not None:
+            progress(f"warning: --sandbox process offers only the packages of "
+                     f"sandbox/requirements.txt, not the extras of {requirements}; an app "
+                     "that imports one fails to load. Grade with Docker to have them")
         with probed() as isolation:
             note = isolation.describe()
             progress(note)
@@ -116,5 +125,5 @@ def open_sandbox(kind: SandboxKind, *, client: docker.DockerClient | None = None
     if client is None:
         raise UsageError("Docker sandboxes need a Docker client")
     remove_orphans(client)
-    info = ensure_image(client, progress=progress)
+    info = ensure_image(client, progress=progress, extra=extra)
     yield SandboxFactory(SandboxPlan("docker", ImageRef(info.tag, info.id)), client)

@@ -15,8 +15,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
@@ -31,8 +29,10 @@ from docker.utils import parse_repository_tag
 
 from grader.common.data_files import data_path
 from grader.common.filelock import exclusive
-from grader.errors import ImageBuildError
+from grader.errors import ImageBuildError, UsageError
+from grader.sandbox import wheels
 from grader.sandbox.container import managed_labels
+from grader.sandbox.packages import ExtraRequirements, sandbox_pins
 
 Progress = Callable[[str], None]
 
@@ -94,8 +94,12 @@ class PythonTarget:
         return tuple(tags)
 
 
-def image_tag(sandbox_dir: Path | None = None) -> str:
-    """The sandbox image's tag: a hash of the files that go into it."""
+def image_tag(sandbox_dir: Path | None = None, extra: bytes | None = None) -> str:
+    """The sandbox image's tag: a hash of the files that go into it.
+
+    *extra* is a catalogue's extra requirements file, as written: with it, the
+    tag names those packages too (and is the same tag without it as before).
+    """
     folder = data_path("sandbox") if sandbox_dir is None else sandbox_dir
     digest = hashlib.sha256()
     for name in SANDBOX_FILES:
@@ -103,12 +107,16 @@ def image_tag(sandbox_dir: Path | None = None) -> str:
         data = path.read_bytes() if path.is_file() else b""
         digest.update(f"{name}\0{len(data) if path.is_file() else -1}\0".encode())
         digest.update(data)
+    if extra is not None:
+        digest.update(f"extra\0{len(extra)}\0".encode() + extra)
     return f"{REPOSITORY}:{digest.hexdigest()[:12]}"
 
 
-def find_image(client: docker.DockerClient) -> ImageInfo | None:
+def find_image(
+    client: docker.DockerClient, extra: ExtraRequirements | None = None
+) -> ImageInfo | None:
     """The current sandbox image if it is present locally; never builds."""
-    return _find(client, image_tag())
+    return _find(client, image_tag(extra=None if extra is None else extra.content))
 
 
 def ensure_image(
@@ -117,11 +125,15 @@ def ensure_image(
     *,
     rebuild: bool = False,
     base: str | None = None,
+    extra: ExtraRequirements | None = None,
 ) -> ImageInfo:
-    """Return the sandbox image, building it (and its base) when needed."""
+    """Return the sandbox image, building it (and its base) when needed.
+
+    *extra*: a catalogue's extra packages (packages.read_extra), in the image too.
+    """
     env = os.environ
     folder = data_path("sandbox")
-    tag = image_tag(folder)
+    tag = image_tag(folder, None if extra is None else extra.content)
     wanted = base or env.get("GRADE_BASE_IMAGE") or None
     existing = _find(client, tag)
     if existing is not None and not rebuild and wanted in (None, existing.base):
@@ -144,9 +156,12 @@ def ensure_image(
             _ensure_present(client, chosen, progress)
         target = _probe_python(client, chosen)
         progress(f"base {chosen}: Python {target.version} {target.machine} glibc {target.glibc}")
-        wheels = _wheel_cache((folder / "requirements.txt").read_bytes(), target, env, progress)
+        found = [_wheel_cache((folder / "requirements.txt").read_bytes(), target, env, progress)]
+        if extra is not None:
+            found.append(_extra_wheels(extra, target, env, progress))
         started = time.monotonic()
-        info = _build(client, folder, wheels, tag, chosen, progress, fresh=rebuild)
+        info = _build(client, folder, found, tag, chosen, progress, fresh=rebuild,
+                      extra=b"" if extra is None else extra.plain())
         progress(f"built {info.tag} ({info.id[:19]}) in {time.monotonic() - started:.0f} s")
     if existing is not None and existing.id != info.id:
         _remove_quietly(client, existing.id, progress)
@@ -308,11 +323,12 @@ def _ensure_debian_base(
             f"{workdir.parent} allows exec and devices (else point TMPDIR elsewhere), or set "
             "GRADE_BASE_IMAGE to a python 3 image your engine can pull or already has"
         )
-        _run(argv, "debootstrap", hint, progress, lambda line: line.startswith(_DEBOOTSTRAP_SHOWN))
+        shown = _DEBOOTSTRAP_SHOWN
+        wheels.run(argv, "debootstrap", hint, progress, lambda line: line.startswith(shown))
         progress(f"debootstrap took {time.monotonic() - started:.0f} s")
         excludes = [f"--exclude={pattern}" for pattern in _TAR_EXCLUDES]
         tar = ["tar", "--numeric-owner", *excludes, "-C", str(rootfs), "-cf", str(tarball), "."]
-        _run(
+        wheels.run(
             tar, "tar of the Debian root", "Check free space in /tmp.", progress, lambda line: True
         )
         progress(f"importing {tag} ({tarball.stat().st_size >> 20} MiB)")
@@ -324,7 +340,7 @@ def _ensure_debian_base(
         except docker.errors.APIError as e:
             raise ImageBuildError(f"docker could not import {tarball} as {tag}: {e}") from e
     finally:
-        _remove_tree(workdir, progress)
+        wheels.remove_tree(workdir, progress)
 
 
 def _probe_python(client: docker.DockerClient, base: str) -> PythonTarget:
@@ -364,56 +380,49 @@ def _wheel_cache(
     requirements: bytes, target: PythonTarget, env: Mapping[str, str], progress: Progress
 ) -> Path:
     """A folder holding every wheel, downloaded once per key and reused offline."""
-    root = cache_root(env, Path.home()) / "wheels"
-    final = root / wheel_cache_key(requirements, target)
-    if final.is_dir():
-        return final
-    root.mkdir(parents=True, exist_ok=True)
-    # Download beside the final name and rename it into place only on success,
-    # so an interrupted download is never mistaken for a complete one.
-    partial = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-    try:
-        (partial / "requirements.txt").write_bytes(requirements)
-        fixed = "download --only-binary=:all: --implementation cp --progress-bar off"
-        argv = [sys.executable, "-m", "pip", *fixed.split(), "--python-version", target.version]
-        argv += [*_flags("--platform", target.platforms()), "--dest", str(partial)]
-        argv += ["-r", str(partial / "requirements.txt"), PIP_REQUIREMENT]
-        fix = (
-            "Check that this machine reaches your package index (pip config list), "
-            "or copy a complete cache into GRADE_CACHE_DIR"
-        )
-        progress(f"downloading wheels for CPython {target.version} {target.machine} to {final}")
-        started = time.monotonic()
-        _run(argv, "pip download", fix, progress, lambda line: line.startswith("ERROR"))
-        (partial / "requirements.txt").unlink()
-        progress(f"wheel download took {time.monotonic() - started:.0f} s")
-        partial.chmod(0o755)  # mkdtemp made it private; the wheels are public anyway
-        try:
-            partial.rename(final)
-        except OSError:
-            if not final.is_dir():  # not a concurrent download that won the race
-                raise
-    finally:
-        if partial.exists():
-            _remove_tree(partial, progress)
-    return final
+    final = cache_root(env, Path.home()) / "wheels" / wheel_cache_key(requirements, target)
+    options = ["--python-version", target.version, *_flags("--platform", target.platforms())]
+    what = f"wheels for CPython {target.version} {target.machine}"
+    return wheels.download(final, requirements, [*options, PIP_REQUIREMENT], what, progress)
+
+
+def _extra_wheels(
+    extra: ExtraRequirements, target: PythonTarget, env: Mapping[str, str], progress: Progress
+) -> Path:
+    """The catalogue's extra wheels, hash-checked, and a check that nothing is left out."""
+    key = wheel_cache_key(b"extra\0" + extra.content, target)
+    final = cache_root(env, Path.home()) / "wheels" / key
+    options = ["--python-version", target.version, *_flags("--platform", target.platforms())]
+    where = f"CPython {target.version} on {target.machine} (glibc {target.glibc})"
+    folder = wheels.download_extra(final, extra, options, where, progress)
+    known = [p.name for p in (*sandbox_pins(), *extra.pins)]
+    missing = wheels.missing_dependencies(folder, known)
+    if missing:
+        needs = ", ".join(f"{package} needs {dependency}" for package, dependency in missing)
+        raise UsageError(f"{extra.path}: {needs}, which neither it nor sandbox/requirements.txt "
+                         f"pins; add each with its version and --hash (pip-compile "
+                         "--generate-hashes lists them all)")
+    return folder
 
 
 def _build(
     client: docker.DockerClient,
     folder: Path,
-    wheels: Path,
+    downloads: Sequence[Path],
     tag: str,
     base: str,
     progress: Progress,
     *,
     fresh: bool,
+    extra: bytes = b"",
 ) -> ImageInfo:
     context = Path(tempfile.mkdtemp(prefix="grade-build-"))
     try:
         for name in SANDBOX_FILES:
             shutil.copyfile(folder / name, context / name)
-        shutil.copytree(wheels, context / "wheels")
+        (context / "extra-requirements.txt").write_bytes(extra)
+        for download in downloads:
+            shutil.copytree(download, context / "wheels", dirs_exist_ok=True)
         options: dict[str, Any] = dict(rm=True, forcerm=True, pull=False, decode=True)
         options.update(buildargs={"BASE_IMAGE": base}, labels={IMAGE_LABEL: "1", BASE_LABEL: base})
         # No network in the build: everything it needs is in the context.
@@ -424,7 +433,7 @@ def _build(
     except docker.errors.DockerException as e:
         raise ImageBuildError(f"docker build of {tag} from {base} failed: {e}") from e
     finally:
-        _remove_tree(context, progress)
+        wheels.remove_tree(context, progress)
     found = _find(client, tag)
     if found is None:
         raise ImageBuildError(f"docker build reported success but {tag} is missing; retry")
@@ -460,51 +469,8 @@ def _follow_build(
     return stages
 
 
-def _run(
-    argv: list[str], what: str, fix: str, progress: Progress, show: Callable[[str], bool]
-) -> None:
-    """Run *argv* (never through a shell), forwarding the lines *show* picks."""
-    tail: deque[str] = deque(maxlen=30)
-    try:
-        pipe, out = subprocess.PIPE, subprocess.STDOUT
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=pipe, stderr=out, errors="replace"
-        )
-    except OSError as e:
-        raise ImageBuildError(f"{what}: cannot run {argv[0]}: {e}. {fix}") from e
-    with proc:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.rstrip()
-            tail.append(line)
-            if show(line):
-                progress(line)
-    if proc.returncode != 0:
-        raise ImageBuildError(
-            f"{what} failed with exit status {proc.returncode}:\n  {' '.join(argv)}\n"
-            + "\n".join(tail)
-            + f"\n{fix}"
-        )
-
-
 def _flags(flag: str, values: Iterable[str]) -> list[str]:
     return [item for value in values for item in (flag, value)]
-
-
-def _remove_tree(path: Path, progress: Progress) -> None:
-    """Remove a temp tree, but never descend into something still mounted there."""
-    try:
-        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        mounts = []
-    busy = [m for line in mounts for m in line.split()[1:2] if m.startswith(f"{path}/")]
-    if busy:
-        progress(f"warning: not removing {path}: {', '.join(busy)} still mounted; umount it first")
-        return
-    try:
-        shutil.rmtree(path)
-    except OSError as e:
-        progress(f"warning: could not remove {path}: {e}")
 
 
 def _remove_quietly(client: docker.DockerClient, image_id: str, progress: Progress) -> None:
