@@ -1,0 +1,3 @@
+from greetings import create_app
+
+application = create_app("production")

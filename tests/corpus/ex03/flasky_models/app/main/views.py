@@ -1,0 +1,7 @@
+from ..models import User
+from . import main
+
+
+@main.route("/")
+def index():
+    return f"{User.query.count()} users"

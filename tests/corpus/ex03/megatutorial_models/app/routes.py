@@ -1,0 +1,7 @@
+from app import app
+
+
+@app.route("/")
+@app.route("/index")
+def index():
+    return "Welcome to Microblog"

@@ -1,0 +1,2 @@
+FLASK_APP=hello_form
+FLASK_DEBUG=true
