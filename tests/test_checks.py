@@ -16,7 +16,8 @@ from typing import Any
 import flask
 import pytest
 
-from grader.grading.checks import run_check, sqlite_type
+from grader.grading.checks import run_check
+from grader.grading.db_fill import sqlite_type
 from grader.grading.http_client import AppClient, unix_socket
 from grader.grading.outcome import CheckOutcome
 from grader.grading.scoring import score_check

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
 import sqlite3
 import time
 import traceback
@@ -32,6 +31,7 @@ from grader.grading.compare import (
     is_exact_body,
     short,
 )
+from grader.grading.db_fill import sqlite_type
 from grader.grading.evaluator import Evaluator, EvaluatorFailed
 from grader.grading.explain import with_database_note
 from grader.grading.host_work import DATABASE_ERRORS, HostWork, database_failed
@@ -294,28 +294,6 @@ def _run_model(body: ModelCheck, target: Target, work: HostWork, out: list[Asser
 
 
 _FACTS = ("type", "length", "primary_key", "unique", "nullable")
-_SQLITE_TYPES = (  # declared-type prefix → spec type, in match order
-    ("INT", "integer"), ("BIGINT", "integer"), ("SMALLINT", "integer"),
-    ("VARCHAR", "string"), ("NVARCHAR", "string"), ("CHAR", "string"), ("NCHAR", "string"),
-    ("TEXT", "text"), ("CLOB", "text"), ("BOOL", "boolean"), ("FLOAT", "float"),
-    ("REAL", "float"), ("DOUBLE", "float"), ("NUMERIC", "numeric"), ("DECIMAL", "numeric"),
-    ("DATETIME", "datetime"), ("TIMESTAMP", "datetime"), ("DATE", "date"), ("TIME", "time"),
-    ("JSON", "json"), ("BLOB", "blob"),
-)
-
-
-def sqlite_type(declared: str) -> tuple[str, int | None]:
-    """The spec type and length for a declared SQLite column type such as VARCHAR(80)."""
-    text = declared.strip().upper()
-    length = None
-    if (m := re.fullmatch(r"([A-Z ]+?)\s*\(\s*(\d+)\s*\)", text)) is not None:
-        text, length = m.group(1), int(m.group(2))
-    for prefix, name in _SQLITE_TYPES:
-        if text.startswith(prefix):
-            return name, length if name == "string" else None
-    return text.lower() or "none", length
-
-
 def _database_columns(target: Target, table: str, work: HostWork
                       ) -> dict[str, dict[str, Any]]:
     facts = work.database("table_facts", target.database_copy(work.remaining), table)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.grading.checks import sqlite_type
+from grader.grading.db_fill import sqlite_type
 from grader.grading.declared import DeclaredColumn, DeclaredSchema
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout
 from grader.grading.evaluator_ops import ident

@@ -30,6 +30,7 @@ _SQLITE_TYPES = (  # declared-type prefix -> spec type, in match order
     ("DATETIME", "datetime"), ("TIMESTAMP", "datetime"), ("DATE", "date"), ("TIME", "time"),
     ("JSON", "json"), ("BLOB", "blob"),
 )
+_KINDS = frozenset(name for _, name in _SQLITE_TYPES)
 _MAX_TYPE = 100  # characters of a declared type worth reading a length from
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _UNIQUE = "UNIQUE constraint failed: "
@@ -38,9 +39,9 @@ _CHECK = "CHECK constraint failed"
 _FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def fill_type(declared: str) -> tuple[str, int | None]:
-    """The spec type and length to make a value for, from a declared SQLite column type
-    such as VARCHAR(80): checks.sqlite_type's kinds, and text for a type it does not know."""
+def sqlite_type(declared: str) -> tuple[str, int | None]:
+    """The spec type and length for a declared SQLite column type such as VARCHAR(80);
+    a type it does not know is its own name, lowercased ("none" without a type)."""
     text = declared.strip().upper()
     length = None
     # Bounded: the lazy group backtracks quadratically on a long run of letters and spaces.
@@ -50,7 +51,14 @@ def fill_type(declared: str) -> tuple[str, int | None]:
     for prefix, name in _SQLITE_TYPES:
         if text.startswith(prefix):
             return name, length if name == "string" else None
-    return "text", None  # no type or an unknown one: SQLite stores the text as given
+    return text.lower() or "none", length
+
+
+def fill_type(declared: str) -> tuple[str, int | None]:
+    """The spec type and length to make a value for: sqlite_type's, and text for a
+    type it does not know (SQLite stores the text as given)."""
+    kind, length = sqlite_type(declared)
+    return (kind, length) if kind in _KINDS else ("text", None)
 
 
 def fold(name: str) -> str:

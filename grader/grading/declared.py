@@ -24,7 +24,7 @@ from typing import Any
 MAX_SOURCE = 1 << 20  # bytes of one file worth reading for declarations
 MIGRATIONS = "migrations"
 
-# Type names (as SQLAlchemy spells them) -> the spec's kind; the same kinds as checks.sqlite_type.
+# Type names (as SQLAlchemy spells them) -> the spec's kind; the same kinds as db_fill.sqlite_type.
 _TYPES = {
     "Integer": "integer", "SmallInteger": "integer", "BigInteger": "integer", "INTEGER": "integer",
     "String": "string", "Unicode": "string", "VARCHAR": "string", "CHAR": "string",

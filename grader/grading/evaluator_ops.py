@@ -27,22 +27,27 @@ from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING or __package__:
-    from grader.grading import db_fill, html_find
-else:  # started as a script (python -I -S): the grader's package is not importable
+
+def _beside(name: str) -> Any:
+    """A module of this folder, loaded from its file: started as a script (python -I
+    -S), the evaluator cannot import the grader's package. Loaded once per process."""
     import importlib.util
 
-    def _beside(name: str) -> Any:
-        """A stdlib-only module of this folder, loaded from its file."""
-        spec = importlib.util.spec_from_file_location(
-            f"grade_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                          f"{name}.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[f"grade_{name}"] = module  # dataclasses look their module up
-        spec.loader.exec_module(module)
-        return module
+    if (loaded := sys.modules.get(f"grade_{name}")) is not None:
+        return loaded
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"grade_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"grade_{name}"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
+
+if TYPE_CHECKING or __package__:
+    from grader.grading import db_fill, html_find
+else:
     db_fill = _beside("db_fill")
     html_find = _beside("html_find")
 
@@ -290,17 +295,9 @@ def rebuild(claimed: str, dest: str, tables: list[tuple[str, str, list[str]]],
 
 
 def declared_schema(folder: str, files: list[str]) -> dict[str, Any]:
-    """What the staged source declares (declared.py, loaded from beside this file: the
-    grader's package is not importable here), as plain data."""
-    import importlib.util
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "declared.py")
-    spec = importlib.util.spec_from_file_location("grade_declared", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    declared = importlib.util.module_from_spec(spec)
-    sys.modules["grade_declared"] = declared  # dataclasses look their module up
-    spec.loader.exec_module(declared)
+    """What the staged source declares (declared.py, loaded from beside this file), as
+    plain data."""
+    declared = _beside("declared")
     plain: dict[str, Any] = declared.to_plain(declared.read_schema(Path(folder), files))
     return plain
 
