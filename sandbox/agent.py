@@ -9,8 +9,9 @@ score itself. Its jobs are narrow:
    the relay in a container, sandbox/relay.py; by the host for a process);
 2. on ``put``: receive the submission's files (a tar, in base64 pieces) and
    unpack them into a writable tmpfs; no host folder is ever mounted;
-3. on ``load``: import the submission, find the Flask app (module-level
-   ``app``, any Flask instance, or a ``create_app()`` factory), optionally
+3. on ``load``: read ``.flaskenv`` and ``.env``, import the submission and
+   find the Flask app as ``flask run`` does (``FLASK_APP``, module-level
+   ``app``, the only Flask instance, or a ``create_app()`` factory), optionally
    ``db.create_all()`` inside an app context, and serve it on ``app.sock``;
 4. answer ``models``, ``repr`` and ``dump_db`` so model checks can be compared
    on the trusted side;
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:  # the image's packages are imported only once they are needed
     from collections.abc import Callable, Iterable
+    from types import ModuleType
 
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from flask import Flask
@@ -95,8 +97,13 @@ class Agent:
             raise LoadError({"type": "AgentError", "message": "socket folder still writable"})
         if not self.received:
             raise LoadError({"type": "AgentError", "message": "no submission received"})
+        # Flask first, before the submission's folder is on the path: a student's
+        # flask.py must not stand in for it.
+        importlib.import_module("flask")
+
         os.chdir(WORKDIR)
         sys.path.insert(0, WORKDIR)
+        env_files = load_dotenv(WORKDIR)  # as `flask run`: .flaskenv, then .env
         # Like `flask run`: a stray app.run() at import must not block loading.
         os.environ["FLASK_RUN_FROM_CLI"] = "true"
         module_name, app, how = find_app(entry)
@@ -110,6 +117,7 @@ class Agent:
                 raise LoadError(describe(e, "creating the database tables")) from e
         self.loaded.set()
         return {"module": module_name, "app": how, "sqlalchemy": db is not None,
+                "env_files": env_files,
                 "blueprints": sorted(str(b) for b in app.blueprints)}
 
     def op_models(self) -> dict[str, Any]:
@@ -262,58 +270,294 @@ def unpack(archive: bytes, folder: str) -> None:
 
 
 # -- finding the app -----------------------------------------------------------
+#
+# As `flask run` does (flask/cli.py: load_dotenv, prepare_import, locate_app,
+# find_best_app), with three differences students need: file names that are not
+# identifiers are imported too, every candidate module is looked at in a fixed
+# order until one yields an app, and a factory that needs arguments is skipped
+# with a reason instead of ending the search.
+
+MAX_TRIED = 10  # lines of "what was tried" in a load error
+UNLIKELY = ("setup", "conftest", "tests", "test")  # tried last: rarely the app
 
 
-def candidates(entry: list[str]) -> list[str]:
+def load_dotenv(folder: str) -> list[str]:
+    """Set the variables of *folder*'s .flaskenv, then .env, as `flask run` does.
+
+    Variables already in the environment win, and .env wins over .flaskenv.
+    python-dotenv parses the files when the image has it; otherwise simple
+    ``KEY=VALUE`` lines are read here. Returns the names of the files read.
+    """
+    values: dict[str, str | None] = {}
+    read: list[str] = []
+    for name in (".flaskenv", ".env"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            values.update(dotenv_values(path))
+            read.append(name)
+    for key, value in values.items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    return read
+
+
+def dotenv_values(path: str) -> dict[str, str | None]:
+    try:
+        import dotenv
+    except ImportError:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return parse_env(fh.read())
+    return dict(dotenv.dotenv_values(path, encoding="utf-8"))
+
+
+def parse_env(text: str) -> dict[str, str | None]:
+    """``KEY=VALUE`` lines: ``export``, quotes and ``#`` comments, no expansion."""
+    values: dict[str, str | None] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not key.isidentifier():
+            continue
+        if not sep:
+            values[key] = None
+            continue
+        value = value.strip()
+        if value[:1] in ("'", '"') and value.find(value[0], 1) > 0:
+            quoted = value[1:value.find(value[0], 1)]
+            value = quoted.replace("\\n", "\n") if value[0] == '"' else quoted
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def candidates(entry: list[str], folder: str = ".") -> list[str]:
+    """What to import, in order: the exercise's entry, else FLASK_APP, then every module.
+
+    Modules are ``.py`` files (any name, ``1_start.py`` and ``greet app.py`` too)
+    and packages: the usual app names first, then the rest in sorted order,
+    then packages, then files that are rarely the app (setup.py, tests).
+    """
     if entry:
         return list(entry)
-    modules = sorted(n[:-3] for n in os.listdir(".")
-                     if n.endswith(".py") and n[:-3].isidentifier())
-    packages = sorted(n for n in os.listdir(".") if n.isidentifier()
-                      and os.path.isfile(os.path.join(n, "__init__.py")))
+    names = sorted(os.listdir(folder))
+    modules = [n[:-3] for n in names if n.endswith(".py") and n != "__init__.py"
+               and len(n) > 3 and os.path.isfile(os.path.join(folder, n))]
+    packages = [n for n in names if n.isidentifier()
+                and os.path.isfile(os.path.join(folder, n, "__init__.py"))]
+    unlikely = [m for m in modules if m in UNLIKELY or m.startswith("test_")
+                or m.endswith("_test")]
     found = [m for m in PREFERRED if m in modules or m in packages]
-    rest = [m for m in modules + packages if m not in found]
-    return found + rest
+    found += [m for m in modules if m not in found and m not in unlikely]
+    found += [p for p in packages if p not in found]
+    found += unlikely
+    flask_app = os.environ.get("FLASK_APP", "").strip()
+    return ([flask_app] if flask_app else []) + found
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """``module``, ``path/to/file.py``, ``module:name`` or ``module:create_app(...)``."""
+    module, sep, attr = target.partition(":")
+    if sep and len(module) == 1 and attr[:1] in ("\\", "/"):  # a Windows drive letter
+        drive, sep, attr = attr.partition(":")
+        module = f"{module}:{drive}"
+    return module, (attr.strip() or None) if sep else None
+
+
+def import_target(module: str) -> ModuleType:
+    """Import *module*, a module name or a .py path, as Flask's prepare_import would."""
+    if module.endswith(".py") or "/" in module or "\\" in module:
+        path = os.path.normpath(module.replace("\\", "/"))
+        path = path[:-3] if path.endswith(".py") else path
+        folder, name = os.path.split(os.path.abspath(path))
+        if name == "__init__":
+            folder, name = os.path.split(folder)
+        parts = [name]
+        while os.path.isfile(os.path.join(folder, "__init__.py")):
+            folder, name = os.path.split(folder)
+            parts.insert(0, name)
+        if folder not in sys.path:
+            sys.path.insert(1, folder)
+        module = ".".join(parts)
+    filename = module.replace(".", os.sep) + ".py"
+    if "." in module and os.path.isfile(module + ".py"):  # app.v2.py: no package app
+        return import_file(module + ".py", module.replace(".", "_"))
+    known = sys.modules.get(module)
+    if known is not None and os.path.isfile(filename) and not same_file(
+            getattr(known, "__file__", None), filename):
+        # site.py, json.py: a name Python (or the agent) had imported already from its
+        # own library, which import_module would hand back instead of the student's file
+        return import_file(filename, f"_submission_{module.replace('.', '_')}")
+    return importlib.import_module(module)
+
+
+def same_file(one: str | None, other: str) -> bool:
+    try:
+        return one is not None and os.path.samefile(one, other)
+    except OSError:  # a frozen module's __file__ need not exist
+        return False
+
+
+def import_file(filename: str, name: str) -> ModuleType:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(filename))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {filename}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def display(module: str) -> str:
+    """How a candidate is named to the student: its file where there is one."""
+    if module.endswith(".py") or "/" in module:
+        return module
+    if os.path.isfile(module + ".py"):
+        return module + ".py"
+    return module
+
+
+class Skip(Exception):
+    """A candidate that holds no app it can give: why, in a few words."""
 
 
 def find_app(entry: list[str]) -> tuple[str, Flask, str]:
-    import flask
-
+    """Import the candidates in order; the first that yields a Flask app is graded."""
     names = candidates(entry)
     if not names:
-        raise LoadError({"type": "NoApp", "message": "no Python file found in the submission"})
-    first_error: LoadError | None = None
-    for name in names:
-        try:
-            module = importlib.import_module(name)
-        except BaseException as e:  # noqa: B036 - SystemExit at import is a student error too
-            err = LoadError(describe(e, f"importing {name}"))
-            if first_error is None:
-                first_error = err
+        raise LoadError({"type": "NoApp",
+                         "message": "no Python file found in the submission (a .py file or a "
+                                    "package folder with __init__.py)"})
+    tried: list[str] = []
+    first_error: dict[str, Any] | None = None
+    imported: set[str] = set()
+    for target in dict.fromkeys(names):
+        module_name, attr = split_target(target)
+        label = display(module_name)
+        if attr is None and module_name in imported:
             continue
-        for attr in ("app", "application"):
-            if isinstance(getattr(module, attr, None), flask.Flask):
-                return name, getattr(module, attr), f"{name}:{attr}"
-        apps = [(k, v) for k, v in vars(module).items() if isinstance(v, flask.Flask)]
-        if len(apps) == 1:
-            return name, apps[0][1], f"{name}:{apps[0][0]}"
-        for factory in FACTORIES:
-            fn = getattr(module, factory, None)
-            if callable(fn):
-                try:
-                    made = fn()
-                except BaseException as e:  # noqa: B036
-                    raise LoadError(describe(e, f"calling {name}.{factory}()")) from e
-                if isinstance(made, flask.Flask):
-                    return name, made, f"{name}:{factory}()"
+        try:
+            module = import_target(module_name)
+        except BaseException as e:  # noqa: B036 - SystemExit at import is a student error too
+            info = describe(e, f"importing {label}")
+            first_error = first_error or info
+            tried.append(f"{label}: {info['type']}: {info['message']}")
+            imported.add(module_name)
+            continue
+        imported.add(module_name)
+        try:
+            app, how = locate(module, attr)
+        except Skip as e:
+            tried.append(f"{label}: {e}")
+            continue
+        except BaseException as e:  # noqa: B036 - the factory is student code
+            info = describe(e, f"calling {label}'s factory")
+            first_error = first_error or info
+            tried.append(f"{label}: {info['type']} in the factory: {info['message']}")
+            continue
+        return module_name, app, f"{label}:{how}"
+    lines = [t if len(t) <= 200 else t[:199] + "…" for t in tried[:MAX_TRIED]]
+    if len(tried) > MAX_TRIED:
+        lines.append(f"… and {len(tried) - MAX_TRIED} more")
     if first_error is not None:
-        raise first_error
-    tried = ", ".join(f"{n}.py" for n in names)
+        first_error["tried"] = lines
+        raise LoadError(first_error)
     raise LoadError({
-        "type": "NoApp",
-        "message": f"no Flask app found in {tried}. Define `app = Flask(__name__)` at module "
-                   "level or a `create_app()` function that returns the app.",
+        "type": "NoApp", "tried": lines,
+        "message": "no Flask app found. Define `app = Flask(__name__)` at module level, or a "
+                   "`create_app()` function that needs no arguments and returns the app, or "
+                   "name it in .flaskenv (`FLASK_APP=module:name`).",
     })
+
+
+def locate(module: ModuleType, attr: str | None) -> tuple[Flask, str]:
+    """The app in *module*: *attr* if named (FLASK_APP), else as Flask's find_best_app."""
+    import flask
+
+    if attr is not None:
+        return by_expression(module, attr)
+    for name in ("app", "application"):
+        if isinstance(getattr(module, name, None), flask.Flask):
+            return getattr(module, name), name
+    apps = [k for k, v in vars(module).items() if isinstance(v, flask.Flask)]
+    if len(apps) == 1:
+        return getattr(module, apps[0]), apps[0]
+    if len(apps) > 1:
+        raise Skip(f"{len(apps)} Flask apps ({', '.join(sorted(apps)[:5])}) and none named "
+                   "`app`; name the one to grade `app`")
+    needs: list[str] = []
+    for name in FACTORIES:
+        factory = getattr(module, name, None)
+        if not callable(factory):
+            continue
+        required = required_arguments(factory)
+        if required:
+            needs.append(f"{name}({', '.join(required)}) needs arguments")
+            continue
+        made = factory()
+        if isinstance(made, flask.Flask):
+            return made, f"{name}()"
+        needs.append(f"{name}() returned {type(made).__name__}, not a Flask app")
+    if needs:
+        raise Skip("; ".join(needs) + " (no module-level `app` either)")
+    raise Skip("no `app`, no Flask instance and no create_app()")
+
+
+def required_arguments(function: Callable[..., Any]) -> list[str]:
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.default is p.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def by_expression(module: ModuleType, expression: str) -> tuple[Flask, str]:
+    """``name`` or ``name(literal, key=literal)``, the forms `flask --app` accepts."""
+    import ast
+
+    import flask
+
+    try:
+        node = ast.parse(expression.strip(), mode="eval").body
+    except SyntaxError as e:
+        raise Skip(f"FLASK_APP's `{expression}` is not a name or a call") from e
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    call = isinstance(node, ast.Call)
+    if isinstance(node, ast.Call):
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+            kwargs = {str(k.arg): ast.literal_eval(k.value) for k in node.keywords}
+        except ValueError as e:
+            raise Skip(f"FLASK_APP's `{expression}`: arguments must be literals") from e
+        node = node.func
+    if not isinstance(node, ast.Name):
+        raise Skip(f"FLASK_APP's `{expression}` is not a name or a call")
+    found = getattr(module, node.id, None)
+    if found is None:
+        raise Skip(f"has no `{node.id}` (FLASK_APP names it)")
+    if not call and callable(found) and not isinstance(found, flask.Flask):
+        if required_arguments(found):  # flask --app module:create_app calls it too
+            raise Skip(f"`{node.id}` needs arguments; name them in FLASK_APP")
+        call, expression = True, f"{node.id}()"
+    made = found(*args, **kwargs) if call else found
+    if not isinstance(made, flask.Flask):
+        raise Skip(f"`{expression}` is a {type(made).__name__}, not a Flask app")
+    return made, expression.strip()
 
 
 def describe(e: BaseException, doing: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from grader.sandbox.agent_client import (
     AgentGone,
     AgentRefused,
     AgentTimeout,
+    Loaded,
     ModelClaim,
 )
 from grader.spec.exercise import Exercise
@@ -165,13 +166,14 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
     results: tuple[CheckResult, ...] = ()
     startup = checks_time = 0.0
     run = SandboxRun()
+    loaded = Loaded()
     try:
         if staged is None:
             staged = stage(source, work / "submission")
         box = sandboxes(staged.folder, exercise.limits, {"grade.exercise": exercise.id})
         try:
             with box:
-                problem = _load(box, exercise, deadline)
+                problem, loaded = _load(box, exercise, deadline)
                 startup = time.monotonic() - started
                 if problem is None:
                     preload.join()
@@ -212,7 +214,15 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         timings=Timings(round(time.monotonic() - started, 3), round(startup, 3),
                         round(checks_time, 3)),
         graded_at=_now(),
+        app=_graded_app(staged, loaded),
     )
+
+
+def _graded_app(staged: Staged | None, loaded: Loaded) -> str:
+    """``app.py:app``, inside the staged sub-folder if one was stepped into."""
+    if not loaded.app or staged is None or not staged.inside:
+        return loaded.app
+    return f"{staged.inside}/{loaded.app}"
 
 
 def rejected(exercise: Exercise, submission: str, image: ImageRef,
@@ -231,14 +241,18 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _load(box: Sandbox, exercise: Exercise, deadline: float) -> Problem | None:
+def _load(box: Sandbox, exercise: Exercise, deadline: float) -> tuple[Problem | None, Loaded]:
+    """Load the app (and run its migrations if the spec says so): why not, and what loaded."""
+    loaded: list[Loaded] = []
     problem = _setup_step(
-        box, lambda timeout: box.load(exercise.entry, exercise.create_tables, timeout=timeout),
+        box, lambda timeout: loaded.append(
+            box.load(exercise.entry, exercise.create_tables, timeout=timeout)),
         exercise, deadline,
         slow="loading the app took longer than {timeout:.0f} s. Look for an endless loop or "
              "a blocking call (input(), a server, sleep) that runs at import time.",
         exited="the app's process ended while loading (exit code {code}). Remove "
                "os._exit()/sys.exit() and similar calls that run when the file is imported.")
+    what = loaded[0] if loaded else Loaded()
     if problem is None and exercise.migrate:
         # Run the submission's migrations in the sandbox (``setup: {migrate: true}``).
         return _setup_step(
@@ -246,8 +260,8 @@ def _load(box: Sandbox, exercise: Exercise, deadline: float) -> Problem | None:
             slow="running the migrations took longer than {timeout:.0f} s. Look for an "
                  "endless loop or a blocking call in migrations/env.py or migrations/versions/.",
             exited="the app's process ended while running the migrations (exit code {code}). "
-                   "Remove exit calls from the migrations.")
-    return problem
+                   "Remove exit calls from the migrations."), what
+    return problem, what
 
 
 def _setup_step(box: Sandbox, step: _Step, exercise: Exercise, deadline: float, *,
@@ -270,7 +284,7 @@ def _problem_from(failure: AgentFailure) -> Problem:
     message = with_database_note(failure.message, failure.database)
     return Problem(kind=failure.kind, message=message, file=failure.file,
                    line=failure.line, text=failure.text, traceback=failure.traceback,
-                   offset=failure.offset)
+                   offset=failure.offset, tried=failure.tried)
 
 
 def _explain_exit(problem: Problem | None, run: SandboxRun, exercise: Exercise

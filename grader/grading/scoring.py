@@ -63,6 +63,8 @@ class Problem:
     text: str | None = None
     traceback: str | None = None
     offset: int | None = None  # a SyntaxError's column in *text*, counted from 1
+    # The app did not load: each module looked at and why it gave no app (at most 11 lines).
+    tried: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Every field may quote the app (its exception, its file names): bounded here.
@@ -71,6 +73,7 @@ class Problem:
         object.__setattr__(self, "file", safe_optional(self.file, 500))
         object.__setattr__(self, "text", safe_optional(self.text, 1000))
         object.__setattr__(self, "traceback", safe_optional(self.traceback, TRACEBACK_LIMIT))
+        object.__setattr__(self, "tried", tuple(safe_text(t, 200) for t in self.tried[:11]))
 
     def headline(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file and self.line else ""
@@ -109,6 +112,9 @@ class GradeResult:
     # What the app printed from the first hidden check on: instructors' only
     # (reports/visibility.py drops it from every student's view).
     hidden_output: str = ""
+    # What was graded, as `flask --app` names it ("app.py:create_app()"), inside the
+    # submission's lone sub-folder if it has one; the agent's claim, never scored.
+    app: str = ""
 
     def __post_init__(self) -> None:
         # The app's output is capped by the sandbox in bytes; this also holds for
@@ -117,6 +123,7 @@ class GradeResult:
             object.__setattr__(self, "output_truncated", True)
         object.__setattr__(self, "output", safe_text(self.output, OUTPUT_LIMIT))
         object.__setattr__(self, "submission", safe_text(self.submission, 1000))
+        object.__setattr__(self, "app", safe_text(self.app, 400))
 
     def to_json(self) -> dict[str, Any]:
         """The ``grade submit --json`` object."""
@@ -132,6 +139,7 @@ class GradeResult:
                 for c in self.checks
             ],
             "report": self.report,
+            "app": self.app or None,
             "problem": asdict(self.problem) if self.problem else None,
             "spec_sha256": self.spec_sha256,
             "image": self.image,

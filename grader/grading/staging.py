@@ -1,8 +1,11 @@
 """Stage a student's submission: copy exactly what is graded into a private folder.
 
-Only this copy is mounted into the sandbox, read-only. Staging drops symlinks,
-caches and virtualenvs, caps sizes, and never copies a spec file, so a
-submission that sits next to an exercise's spec cannot see it.
+Only this copy goes into the sandbox. Staging drops symlinks, caches,
+virtualenvs and SQLite files, caps sizes, and never copies a spec file, so a
+submission that sits next to an exercise's spec cannot see it. It keeps what
+`flask run` would read: ``.env``, ``.flaskenv`` and ``instance/``. A folder
+whose only content is one sub-folder (``Zoë Lefèvre/app.py``) is staged from
+inside that sub-folder, as the student's app sees it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ MAX_FILES = 500
 MAX_BYTES = 10 << 20
 _CHUNK = 1 << 16  # bytes copied at a time
 SKIP_DIRS = frozenset({".git", ".hg", "__pycache__", ".venv", "venv", "env", "node_modules",
-                       "instance", "__MACOSX", ".pytest_cache", ".mypy_cache", ".idea",
+                       "__MACOSX", ".pytest_cache", ".mypy_cache", ".idea",
                        ".vscode"})
 SKIP_FILES = frozenset({".DS_Store", "Thumbs.db", SPEC_FILENAME})
 
@@ -34,6 +37,7 @@ class Staged:
     folder: Path
     sha256: str
     files: tuple[str, ...]
+    inside: str = ""  # the lone sub-folder of *source* that was staged, if any
 
 
 def stage(source: Path, dest: Path) -> Staged:
@@ -42,12 +46,14 @@ def stage(source: Path, dest: Path) -> Staged:
         raise SubmissionPathError(f"{source}: no such file or folder. Pass your app's .py file "
                                   "or the folder that holds it.")
     dest.mkdir(parents=True)
+    inner = source
     if source.is_file():
         if source.suffix != ".py":
             raise SubmissionPathError(f"{source}: not a Python file. Pass a .py file or a folder.")
         files = [(source, source.name)]
     elif source.is_dir():
-        files = list(_walk(source))
+        inner = _lone_folder(source)
+        files = list(_walk(inner))
     else:
         raise SubmissionPathError(f"{source}: not a regular file or folder")
     digest = hashlib.sha256()
@@ -62,7 +68,28 @@ def stage(source: Path, dest: Path) -> Staged:
         # Names that are not UTF-8 arrive as surrogate escapes: hash their real bytes.
         digest.update(rel.encode("utf-8", "surrogateescape") + b"\0" + file_digest)
     _open_up(dest)
-    return Staged(source, dest, digest.hexdigest(), tuple(sorted(names)))
+    inside = inner.relative_to(source).as_posix() if inner != source else ""
+    return Staged(source, dest, digest.hexdigest(), tuple(sorted(names)),
+                  unicodedata.normalize("NFC", inside))
+
+
+def _lone_folder(folder: Path) -> Path:
+    """*folder*, or its only sub-folder when *folder* holds no .py file beside it.
+
+    A package (a sub-folder with ``__init__.py``) is imported from *folder*, so
+    it is never stepped into.
+    """
+    try:
+        children = [c for c in folder.iterdir() if c.name not in SKIP_DIRS
+                    and c.name not in SKIP_FILES and not c.name.startswith(".")]
+    except OSError as e:
+        raise SubmissionPathError(f"{safe_text(str(folder), 500)}: cannot be read "
+                                  f"({e.strerror}); check its permissions") from e
+    dirs = [c for c in children if stat.S_ISDIR(c.lstat().st_mode)]
+    if len(dirs) != 1 or any(c.suffix == ".py" for c in children) \
+            or (dirs[0] / "__init__.py").exists():
+        return folder
+    return dirs[0]
 
 
 def _normal_name(rel: str, seen: dict[str, str], source: Path) -> str:

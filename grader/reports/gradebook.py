@@ -84,6 +84,7 @@ class Row:
     image_id: str
     graded_at: str
     previous: Previous | None = None
+    app: str = ""  # what was graded, "app.py:create_app()" (GradeResult.app)
 
     @property
     def key(self) -> str | None:
@@ -102,6 +103,7 @@ class Row:
             "max_score": self.max_score,
             "checks": [asdict(c) | {"requests": list(c.requests)} for c in self.checks],
             "report": self.report,
+            "app": self.app or None,
             "problem": asdict(self.problem) if self.problem else None,
             "spec_sha256": self.spec_sha256,
             "image": self.image,
@@ -138,6 +140,7 @@ class Row:
             submission=_str(d, "submission"), submission_sha256=_str(d, "submission_sha256"),
             image_id=_str(d, "image_id"), graded_at=_str(d, "graded_at"),
             previous=None if previous is None else _previous(_obj(previous)),
+            app=d["app"] if isinstance(d.get("app"), str) else "",
         )
 
 
@@ -157,7 +160,7 @@ def make_row(result: GradeResult, student: str, slug: str, submission_sha256: st
         report=result.report, problem=result.problem, spec_sha256=result.spec_sha256,
         image=result.image, timings=result.timings, submission=result.submission,
         submission_sha256=submission_sha256, image_id=image_id, graded_at=result.graded_at,
-        previous=previous,
+        previous=previous, app=result.app,
     )
 
 
@@ -346,10 +349,12 @@ def _opt_str(d: dict[str, Any], key: str) -> str | None:
 
 
 def _problem(d: dict[str, Any]) -> Problem:
-    line, offset = d.get("line"), d.get("offset")
+    line, offset, tried = d.get("line"), d.get("offset"), d.get("tried")
     return Problem(_str(d, "kind"), _str(d, "message"), _opt_str(d, "file"),
                    line if type(line) is int else None, _opt_str(d, "text"),
-                   _opt_str(d, "traceback"), offset if type(offset) is int else None)
+                   _opt_str(d, "traceback"), offset if type(offset) is int else None,
+                   tuple(t for t in tried if isinstance(t, str))
+                   if isinstance(tried, list) else ())
 
 
 def _previous(d: dict[str, Any]) -> Previous:

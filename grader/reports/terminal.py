@@ -48,10 +48,15 @@ def summary(result: GradeResult) -> str:
     """What ``grade submit`` prints: the score, why the app did not load, each check."""
     lines = [f"{result.exercise} · {result.title}: {result.score:g}/{result.max_score:g} "
              f"points ({result.status})"]
+    if result.app:
+        lines.append(f"  graded: {printable(result.app)}")
     if result.problem is not None:
         p = result.problem
         lines.append(f"  {printable(p.headline())}")
         lines += [f"      {line}" for line in p.excerpt()]  # printable already
+        if p.tried:
+            lines.append("  tried:")
+            lines += [f"    {printable(t)}" for t in p.tried]
     lines += check_lines(result, clipped)
     lines.append(f"report: {result.report}")
     return "\n".join(lines)

@@ -60,6 +60,7 @@ class AgentFailure:
     explained: bool = True  # False: the agent gave no message, *message* is ours
     offset: int | None = None  # a SyntaxError's column in *text*, from 1
     database: str | None = None  # the database URL the app was opening, if it failed to
+    tried: tuple[str, ...] = ()  # load: each candidate module and why it gave no app
 
     def short(self, limit: int = 300) -> str:
         if not self.explained:
@@ -68,6 +69,14 @@ class AgentFailure:
         if len(message) > limit:
             message = message[:limit] + f"… ({len(message)} chars)"
         return f"{self.kind}: {message}"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the agent says it loaded: claims, shown to people, never used to score."""
+
+    app: str = ""  # module and object, as `flask --app` spells them: "app.py:create_app()"
+    env_files: tuple[str, ...] = ()  # which of .flaskenv and .env it read
 
 
 class AgentRefused(Exception):
@@ -215,10 +224,16 @@ class AgentClient:
                                  "last": start + SEND_CHUNK >= len(archive)},
                          max(0.0, deadline - time.monotonic()), unexplained=_NOT_LOADED)
 
-    def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> None:
+    def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> Loaded:
         """Import the submission and find its Flask app (raises AgentRefused with why not)."""
-        self._result("load", {"entry": list(entry), "create_tables": create_tables}, timeout,
-                     unexplained=_NOT_LOADED)
+        result = self._result("load", {"entry": list(entry), "create_tables": create_tables},
+                              timeout, unexplained=_NOT_LOADED)
+        app = result.get("app")
+        files = result.get("env_files")
+        return Loaded(
+            app=app[:300] if isinstance(app, str) else "",
+            env_files=tuple(f for f in files if f in (".flaskenv", ".env"))
+            if isinstance(files, list) else ())
 
     def migrate(self, *, timeout: float) -> None:
         """Run the submission's own migrations (``flask db upgrade``)."""
@@ -299,7 +314,15 @@ def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:
         traceback=text("traceback", 4000),
         offset=offset if type(offset) is int and 0 < offset <= 100_000 else None,
         database=text("database", 500),
+        tried=_tried(error.get("tried")),
     )
+
+
+def _tried(value: Any) -> tuple[str, ...]:
+    """The agent's list of candidates tried: at most 11 lines of 200 characters."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(line[:200] for line in value[:11] if isinstance(line, str))
 
 
 def _envelope(op: str, line: bytes) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader.errors import SandboxError
-from grader.sandbox.agent_client import AgentClient, AgentGone, SocketChannel
+from grader.sandbox.agent_client import AgentClient, AgentGone, Loaded, SocketChannel
 from grader.sandbox.archive import pack
 from grader.spec.exercise import Limits
 
@@ -117,7 +117,7 @@ class Sandbox(abc.ABC):
         connection = self._wait_for_agent(time.monotonic() + max(self.limits.startup, 10.0))
         self._agent = AgentClient(SocketChannel(connection))
 
-    def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> None:
+    def load(self, entry: tuple[str, ...], create_tables: bool, *, timeout: float) -> Loaded:
         """Send the submission's files to the agent and have it import them.
 
         Raises what :meth:`AgentClient.load` raises (AgentTimeout, AgentGone,
@@ -125,7 +125,8 @@ class Sandbox(abc.ABC):
         """
         deadline = time.monotonic() + timeout
         self.agent.receive(pack(self.submission), timeout=timeout)
-        self.agent.load(entry, create_tables, timeout=max(0.0, deadline - time.monotonic()))
+        return self.agent.load(entry, create_tables,
+                               timeout=max(0.0, deadline - time.monotonic()))
 
     def mark_hidden(self) -> None:
         """Hidden checks start now: what the sandbox prints from here on is instructors' only.

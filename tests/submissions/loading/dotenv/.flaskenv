@@ -1,0 +1,3 @@
+FLASK_APP=hello.py
+FLASK_DEBUG=1
+GREETING=Hello from .flaskenv

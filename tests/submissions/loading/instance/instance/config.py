@@ -1,0 +1,2 @@
+GREETING = "Hello, Flask World!"
+SECRET_KEY = "from the instance folder"
