@@ -6,7 +6,12 @@ from pathlib import Path
 
 from grader.common.text import pointed
 from grader.grading.compare import around_mismatch, check_response
-from grader.grading.explain import trailing_slash_redirect, with_database_note
+from grader.grading.explain import (
+    missing_templates,
+    template_not_found,
+    trailing_slash_redirect,
+    with_database_note,
+)
 from grader.grading.http_client import Response
 from grader.grading.scoring import Problem
 from grader.reports.html import render_html, report_stem, write_submission_report
@@ -70,3 +75,24 @@ def test_two_app_py_in_one_report_dir_keep_their_own_reports(tmp_path: Path) -> 
     # The same submission gets the same name again.
     assert report_stem(out, "ex01", first) == "ex01-app"
     assert report_stem(out, "ex01", second) == "ex01-bob-app"
+
+
+def test_missing_templates_are_read_from_the_apps_log() -> None:
+    log = ("[2026] ERROR in app: Exception on / [GET]\nTraceback (most recent call last):\n"
+           "  ...\njinja2.exceptions.TemplateNotFound: bootstrap/base.html\n"
+           "jinja2.exceptions.TemplateNotFound: bootstrap/base.html\n"
+           "jinja2.exceptions.TemplateNotFound: index.html\n")
+    assert missing_templates(log) == ("bootstrap/base.html", "index.html")
+    assert missing_templates("no template problem here") == ()
+    assert "Bootstrap-Flask" in template_not_found("bootstrap/base.html")
+    assert "templates/ folder" in template_not_found("index.html")
+
+
+def test_a_hostile_log_gives_few_short_names_quickly() -> None:
+    # Megabytes of markers, names without line ends, control characters: bounded output.
+    log = ("TemplateNotFound: " + "x" * 5000 + "\x1b[2J") * 2000 + "TemplateNotFound: "
+    names = missing_templates(log)
+    assert 1 <= len(names) <= 3
+    assert all(len(n) <= 120 and "\x1b" not in n for n in names)
+    many = "".join(f"TemplateNotFound: t{i}.html\n" for i in range(100_000))
+    assert missing_templates(many) == ("t0.html", "t1.html", "t2.html")

@@ -184,10 +184,10 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
                                   value is not None))
             if value is not None:
                 variables[spec.name] = value
-        if step.setup:
-            _setup_step(body, number, made)
         out.extend(Assertion(prefix + a.label, a.passed, a.expected, a.actual,
                              scored=not step.setup, note=a.note) for a in made)
+        if step.setup:
+            _setup_step(body, number, made)
         if any(spec.name not in variables for spec in step.extracts):
             missing = next(spec.name for spec in step.extracts if spec.name not in variables)
             _count_skipped(body, number, out)

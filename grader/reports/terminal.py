@@ -16,6 +16,7 @@ from grader.grading.status import Status
 from grader.reports.visibility import for_student
 
 MAX_SHOWN = 5  # requests of one failed check a terminal shows
+MESSAGE_SHOWN = 700  # characters of a check's message (an explanation is ~450)
 MARKS: dict[Status, str] = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "⏱"}
 
 # (text, at most this many characters) -> text safe to print
@@ -36,7 +37,7 @@ def check_lines(result: GradeResult, clean: Clean) -> list[str]:
         lines.append(f"  {MARKS[c.status]} {clean(c.name, 200)}  [{c.points:g}/{c.max_points:g}]")
         # An app that did not load has one cause, said once above the checks.
         if c.status != "passed" and view.problem is None:
-            lines.append(f"      {clean(c.message, 300)}")
+            lines.append(f"      {clean(c.message, MESSAGE_SHOWN)}")
             # What the check sent (visible checks only: for_student drops the rest).
             lines += [f"      request: {clean(r, 300)}" for r in c.requests[:MAX_SHOWN]]
             if c.hint:
