@@ -5,21 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.common.text import pointed
-from grader.grading.compare import around_mismatch, check_response
-from grader.grading.explain import (
-    missing_templates,
-    template_not_found,
-    trailing_slash_redirect,
-    with_database_note,
-)
+from grader.grading.compare import Assertion, around_mismatch, check_response
+from grader.grading.explain import template_not_found, trailing_slash_redirect, with_database_note
 from grader.grading.http_client import Response
 from grader.grading.scoring import Problem
+from grader.grading.server_errors import (
+    ServerError,
+    explain_server_errors,
+    logged_errors,
+    note_for,
+)
 from grader.reports.html import render_html, report_stem, write_submission_report
 from grader.reports.terminal import summary
 from grader.spec.exercise import Expect
 
 from .helpers import InProcessMatcher
-from .test_report import make_result
+from .test_report import check, make_result
 
 
 def test_a_syntax_error_shows_a_caret_under_its_column() -> None:
@@ -77,22 +78,80 @@ def test_two_app_py_in_one_report_dir_keep_their_own_reports(tmp_path: Path) -> 
     assert report_stem(out, "ex01", second) == "ex01-bob-app"
 
 
-def test_missing_templates_are_read_from_the_apps_log() -> None:
-    log = ("[2026] ERROR in app: Exception on / [GET]\nTraceback (most recent call last):\n"
-           "  ...\njinja2.exceptions.TemplateNotFound: bootstrap/base.html\n"
-           "jinja2.exceptions.TemplateNotFound: bootstrap/base.html\n"
-           "jinja2.exceptions.TemplateNotFound: index.html\n")
-    assert missing_templates(log) == ("bootstrap/base.html", "index.html")
-    assert missing_templates("no template problem here") == ()
-    assert "Bootstrap-Flask" in template_not_found("bootstrap/base.html")
+LOGGED = """[2026-12-05 17:15:09,896] ERROR in app: Exception on /greet [POST]
+Traceback (most recent call last):
+  File "/tmp/app/app.py", line 6, in greet
+    {}["x"]
+KeyError: 'x'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/usr/lib/python3/dist-packages/flask/app.py", line 1511, in wsgi_app
+    response = self.full_dispatch_request()
+  File "/tmp/app/views/greet.py", line 8, in greet
+    raise ValueError("bad thing")
+ValueError: bad thing
+127.0.0.1 - - "POST /greet HTTP/1.1" 500 -
+[2026-12-05 17:15:10,000] ERROR in app: Exception on / [GET]
+Traceback (most recent call last):
+  File "/usr/local/lib/python3.11/site-packages/jinja2/loaders.py", line 204, in get_source
+    raise TemplateNotFound(template)
+jinja2.exceptions.TemplateNotFound: bootstrap/base.html
+"""
+
+
+def test_the_apps_logged_errors_are_read_with_the_apps_own_frame() -> None:
+    errors = logged_errors(LOGGED)
+    assert errors == (
+        ServerError("POST", "/greet", "ValueError: bad thing", "views/greet.py, line 8, in greet"),
+        ServerError("GET", "/", "jinja2.exceptions.TemplateNotFound: bootstrap/base.html"))
+    assert errors[1].template == "bootstrap/base.html"
+    assert logged_errors("no errors here\n") == ()
+
+
+def test_a_500_is_explained_by_the_error_logged_for_its_request() -> None:
+    errors = logged_errors(LOGGED)
+    explained: set[str] = set()
+    note = note_for(errors, ("step 1: GET /", "step 2: POST /greet · form: name='Ann'"),
+                    explained)
+    assert note is not None
+    assert "POST /greet raised ValueError: bad thing at views/greet.py, line 8" in note
+    assert "Bootstrap-Flask" in note and explained == {"bootstrap/base.html"}
+    again = note_for(errors, ("GET /?page=2",), explained)
+    assert again is not None and "Bootstrap-Flask" not in again  # explained once
+    assert note_for(errors, ("GET /other",), set()) is None  # two errors, neither its own
+    assert note_for(errors[:1], ("GET /other",), set()) is not None  # the only one logged
     assert "templates/ folder" in template_not_found("index.html")
+    spaced = logged_errors("Exception on /greet/Ada Lovelace [GET]\nTraceback (most recent "
+                           "call last):\nTypeError: no return.\n" + LOGGED)
+    # Flask logs the decoded path; a check lists it as sent.
+    assert note_for(spaced, ("GET /greet/Ada%20Lovelace",), set()) == (
+        "GET /greet/Ada Lovelace raised TypeError: no return")
 
 
-def test_a_hostile_log_gives_few_short_names_quickly() -> None:
-    # Megabytes of markers, names without line ends, control characters: bounded output.
-    log = ("TemplateNotFound: " + "x" * 5000 + "\x1b[2J") * 2000 + "TemplateNotFound: "
-    names = missing_templates(log)
-    assert 1 <= len(names) <= 3
-    assert all(len(n) <= 120 and "\x1b" not in n for n in names)
-    many = "".join(f"TemplateNotFound: t{i}.html\n" for i in range(100_000))
-    assert missing_templates(many) == ("t0.html", "t1.html", "t2.html")
+def test_a_hostile_log_gives_few_short_errors_quickly() -> None:
+    # Megabytes of markers, lines without ends, control characters: bounded, linear.
+    log = ("Exception on /" + "x" * 500 + " [GET]\nTraceback (most recent call last):\n"
+           "\x1b[2JBoom: " + "y" * 9000 + "\n") * 2000
+    errors = logged_errors(log)
+    assert 1 <= len(errors) <= 5
+    assert all(len(e.path) <= 201 and len(e.exception) <= 201 and "\x1b" not in e.exception
+               for e in errors)
+    many = "".join(f"Exception on /p{i} [GET]\nTraceback (most recent call last):\nE{i}: x\n"
+                   for i in range(200_000))
+    assert [e.path for e in logged_errors(many)] == ["/p0", "/p1", "/p2", "/p3", "/p4"]
+    assert logged_errors("Exception on " * 100_000) == ()
+
+
+def test_only_visible_checks_that_got_a_500_are_told() -> None:
+    got_500 = (Assertion("step 1 (GET /): status", False, "200", "500"),)
+    visible = check("form", "failed", 0.0, 1.0, assertions=got_500, requests=("step 1: GET /",))
+    hidden = check("secret", "failed", 0.0, 1.0, hidden=True, assertions=got_500)
+    fine = check("other", "failed", 0.0, 1.0, requests=("GET /",),
+                 assertions=(Assertion("status", False, "200", "404"),))
+    told = explain_server_errors((visible, hidden, fine), LOGGED)
+    assert told[0].message.startswith("The app answered 500 (a server error): GET / raised "
+                                      "jinja2.exceptions.TemplateNotFound: bootstrap/base.html")
+    assert told[1:] == (hidden, fine)
+    assert explain_server_errors((visible,), "nothing logged") == (visible,)

@@ -64,38 +64,14 @@ def trailing_slash_redirect(path: str, status: int, location: str | None) -> str
             f"instead of the page. Declare it as @app.route({shown!r})")
 
 
-TEMPLATE_MISSING = "TemplateNotFound: "
-TEMPLATE_NAMES = 3  # distinct missing templates explained, at most
-TEMPLATE_SHOWN = 120  # characters of a template name quoted
-
-
-def missing_templates(output: str) -> tuple[str, ...]:
-    """The templates the app's log says Jinja could not find, first seen first.
-
-    *output* is what the app printed (Flask logs an exception raised in a view,
-    with its traceback, to stderr): scanned with ``str.find``, linear in its size.
-    """
-    names: list[str] = []
-    at = output.find(TEMPLATE_MISSING)
-    while at >= 0 and len(names) < TEMPLATE_NAMES:
-        start = at + len(TEMPLATE_MISSING)
-        end = output.find("\n", start, start + 4 * TEMPLATE_SHOWN)
-        name = one_line(output[start:end if end >= 0 else start + TEMPLATE_SHOWN],
-                        TEMPLATE_SHOWN).strip()
-        if name and name not in names:
-            names.append(name)
-        at = output.find(TEMPLATE_MISSING, start)
-    return tuple(names)
-
 
 def template_not_found(name: str) -> str:
-    """What to do when the app's view asked Jinja for the template *name* and it was missing."""
+    """What to do when a view asked Jinja for the template *name* and it was missing."""
     if name.startswith("bootstrap/"):
-        return (f"its log says the template {name!r} was not found. That template is "
-                "Flask-Bootstrap's (older tutorials such as Flasky use it); the sandbox has "
-                "Bootstrap-Flask, which has no bootstrap/base.html or bootstrap/wtf.html. "
-                "Fix: extend your own base.html, call Bootstrap5(app), and render forms with "
-                "{% from 'bootstrap5/form.html' import render_form %}")
-    return (f"its log says the template {name!r} was not found. Flask looks for templates "
-            "in the templates/ folder beside the app's module or package: check that the "
-            "submission includes it and that the folder and file names match, case included")
+        return (f"{name} is Flask-Bootstrap's template (older tutorials such as Flasky use "
+                "it); the sandbox has Bootstrap-Flask, which has no bootstrap/base.html or "
+                "bootstrap/wtf.html. Fix: extend your own base.html, call Bootstrap5(app), "
+                "and render forms with {% from 'bootstrap5/form.html' import render_form %}")
+    return (f"Flask looks for {name} in the templates/ folder beside the app's module or "
+            "package: check that the submission includes it and that the folder and file "
+            "names match, case included")

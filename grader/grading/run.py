@@ -8,7 +8,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from grader.grading.checks import Agent
 from grader.grading.corroborate import corroborated_copy
 from grader.grading.declared import DeclaredSchema, from_plain
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
-from grader.grading.explain import missing_templates, template_not_found, with_database_note
+from grader.grading.explain import with_database_note
 from grader.grading.http_client import AppClient
 from grader.grading.scoring import (
     CheckResult,
@@ -31,6 +30,7 @@ from grader.grading.scoring import (
     score_check,
     total,
 )
+from grader.grading.server_errors import explain_server_errors
 from grader.grading.staging import Staged, stage
 from grader.grading.status import Status
 from grader.sandbox import ImageRef, Sandbox, SandboxFactory, SandboxRun
@@ -191,7 +191,7 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         finally:
             run = box.run
         problem = _explain_exit(problem, run, exercise)
-        results = _explain_server_errors(results, run.output)
+        results = explain_server_errors(results, run.output)
         if not results:
             status: Status = ("timeout" if problem and problem.kind == "Timeout"
                                    else "error")
@@ -218,33 +218,6 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         graded_at=_now(),
         app=_graded_app(staged, loaded),
     )
-
-
-def _explain_server_errors(results: tuple[CheckResult, ...], output: str
-                           ) -> tuple[CheckResult, ...]:
-    """Tell each visible check that got a 500 what the app's visible log says was missing:
-    the first in full, the others in short.
-
-    Only the output a student may see is read (before the first hidden check), and
-    only visible checks are told, so a hidden check's request stays hidden.
-    """
-    names = missing_templates(output) if results else ()
-    if not names:
-        return results
-    full = "; ".join(template_not_found(n) for n in names)
-    short = (f"its log says the template {' and '.join(repr(n) for n in names)} was not "
-             "found (explained at the first check that got a 500)")
-    out: list[CheckResult] = []
-    explained = False
-    for r in results:
-        if not r.hidden and r.status == "failed" and any(
-                not a.passed and a.actual == "500"
-                and (a.label == "status" or a.label.endswith(": status")) for a in r.assertions):
-            note = short if explained else full
-            explained = True
-            r = replace(r, message=f"The app answered 500 (a server error): {note}. {r.message}")
-        out.append(r)
-    return tuple(out)
 
 
 def _graded_app(staged: Staged | None, loaded: Loaded) -> str:
