@@ -6,7 +6,13 @@ from pathlib import Path
 
 from grader.common.text import pointed
 from grader.grading.compare import Assertion, around_mismatch, check_response
-from grader.grading.explain import template_not_found, trailing_slash_redirect, with_database_note
+from grader.grading.explain import (
+    database_uri_unset,
+    missing_variable,
+    template_not_found,
+    trailing_slash_redirect,
+    with_database_note,
+)
 from grader.grading.http_client import Response
 from grader.grading.scoring import Problem
 from grader.grading.server_errors import (
@@ -155,3 +161,22 @@ def test_only_visible_checks_that_got_a_500_are_told() -> None:
                                       "jinja2.exceptions.TemplateNotFound: bootstrap/base.html")
     assert told[1:] == (hidden, fine)
     assert explain_server_errors((visible,), "nothing logged") == (visible,)
+
+
+def test_an_unset_environment_variable_or_database_url_is_explained() -> None:
+    note = missing_variable("KeyError", "'SECRET_KEY'", "SECRET_KEY = os.environ['SECRET_KEY']")
+    assert note is not None and "SECRET_KEY" in note and ".env" in note
+    assert missing_variable("KeyError", "'x'", "d = {}['x']") is None  # not the environment
+    assert missing_variable("ValueError", "'SECRET_KEY'", "os.environ['SECRET_KEY']") is None
+    unset = database_uri_unset("Either 'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must "
+                               "be set.")
+    assert unset is not None and "sqlite:///app.db" in unset
+    assert database_uri_unset("some other error") is None
+
+
+def test_what_was_tried_is_shown_when_it_says_more_than_the_headline() -> None:
+    one = Problem("KeyError", "'SECRET_KEY'", tried=("app.py: KeyError: 'SECRET_KEY'",))
+    assert one.tried_shown() == ()
+    assert Problem("NoApp", "no Flask app found", tried=("app.py: no app",)).tried_shown()
+    two = ("app.py: KeyError: 'X'", "wsgi.py: no app")
+    assert Problem("KeyError", "'X'", tried=two).tried_shown() == two

@@ -75,3 +75,26 @@ def template_not_found(name: str) -> str:
     return (f"Flask looks for {name} in the templates/ folder beside the app's module or "
             "package: check that the submission includes it and that the folder and file "
             "names match, case included")
+
+
+def missing_variable(kind: str, message: str, text: str | None) -> str | None:
+    """What to do when the app read an environment variable the sandbox does not set
+    (``os.environ["SECRET_KEY"]`` raising KeyError at import), or None."""
+    if kind != "KeyError" or not text or "environ" not in text:
+        return None
+    name = one_line(message.strip().strip("'\""), 80)
+    return (f"the app reads the environment variable {name} (the line shown), which is not "
+            "set in the sandbox. Hand in the .env or .flaskenv file that sets it (a "
+            ".gitignore often leaves it out; the grader loads both as flask run does), or "
+            f"give a default: os.environ.get({name!r}, 'dev')")
+
+
+def database_uri_unset(message: str) -> str | None:
+    """What to do when Flask-SQLAlchemy found no database URL in the config, or None."""
+    if "'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set" not in message:
+        return None
+    return ("the app's config has no SQLALCHEMY_DATABASE_URI when SQLAlchemy(app) or "
+            "db.init_app(app) runs. Set it before that line; if it comes from an environment "
+            "variable (os.environ.get('DATABASE_URL')), that variable is not set in the "
+            "sandbox: hand in the .env that sets it, or give a default such as "
+            "'sqlite:///app.db'")

@@ -79,6 +79,11 @@ class Problem:
         where = f"{self.file}:{self.line}: " if self.file and self.line else ""
         return f"{where}{self.kind}: {self.message}"
 
+    def tried_shown(self) -> tuple[str, ...]:
+        """The modules looked at, when they say more than the headline: several, or
+        one that held no app."""
+        return self.tried if len(self.tried) > 1 or self.kind == "NoApp" else ()
+
     def excerpt(self) -> tuple[str, ...]:
         """The offending line, printable and bounded, with a caret line under the
         column a SyntaxError names; () without a line. Every output shows this."""

@@ -55,9 +55,9 @@ def summary(result: GradeResult) -> str:
         p = result.problem
         lines.append(f"  {printable(p.headline())}")
         lines += [f"      {line}" for line in p.excerpt()]  # printable already
-        if p.tried:
+        if p.tried_shown():
             lines.append("  tried:")
-            lines += [f"    {printable(t)}" for t in p.tried]
+            lines += [f"    {printable(t)}" for t in p.tried_shown()]
     lines += check_lines(result, clipped)
     lines.append(f"report: {result.report}")
     return "\n".join(lines)
