@@ -64,7 +64,6 @@ def trailing_slash_redirect(path: str, status: int, location: str | None) -> str
             f"instead of the page. Declare it as @app.route({shown!r})")
 
 
-
 def template_not_found(name: str) -> str:
     """What to do when a view asked Jinja for the template *name* and it was missing."""
     if name.startswith("bootstrap/"):
