@@ -75,7 +75,8 @@ class SandboxTarget:
         self._exercise = exercise
         self._staged = staged
         self._schema: DeclaredSchema | None = None
-        self._copies: list[Path] = []
+        self._copies: list[Path] = []  # the newest KEEP_COPIES database copies
+        self._serial = 0
         self._changes = 0
         self._left_out: dict[str, str] = {}  # table -> why the copy does not hold it
 
@@ -124,9 +125,9 @@ class SandboxTarget:
         """A copy of the database as it is now: each call asks the sandbox again."""
         deadline = time.monotonic() + timeout
         file = file or self._exercise.database_file
-        number = len(self._copies) + 1
-        claimed = self._workdir / f"claimed-{number}.sqlite"
-        kept = self._workdir / f"db-{number}.sqlite"
+        self._serial += 1
+        claimed = self._workdir / f"claimed-{self._serial}.sqlite"
+        kept = self._workdir / f"db-{self._serial}.sqlite"
         try:
             if file is None:
                 claimed.write_bytes(self._box.agent.dump_db(timeout=timeout))
