@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.authoring.validate import validate_spec
 from grader.errors import SpecError
 from grader.grading.checks import _step_name
 from grader.grading.scoring import requests_of
@@ -223,3 +224,28 @@ def test_merge_keys_merge_and_own_keys_win(tmp_path: Path) -> None:
 def test_a_merge_of_a_non_mapping_is_a_spec_error(tmp_path: Path) -> None:
     error = problem(tmp_path, "checks:\n  - name: a\n    request: {<<: [1], path: /}\n")
     assert "merges a mapping" in str(error)
+
+
+def test_validate_lists_a_broken_flow_and_the_checks_problems(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / "exercise.yaml").write_text(HEAD + textwrap.dedent("""\
+        flows:
+          sign_in:
+            - request: {path: nope}
+        checks:
+          - name: a
+            steps:
+              - use: sign_inn
+              - request: {path: /}
+          - name: b
+            points: ten
+            steps: [{use: sign_in}, {request: {path: /}}]
+        """), encoding="utf-8")
+    lines = [str(p).split(": ", 1)[1] for p in validate_spec(folder / "exercise.yaml").problems]
+    assert lines == [
+        "flows.sign_in[0].request.path: must start with '/', got 'nope'",
+        "checks[0].steps[0].use: no flow is named 'sign_inn'; did you mean 'sign_in'? "
+        "(flows: sign_in)",
+        "checks[1].points: must be a number, got 'ten'",
+    ]
