@@ -135,7 +135,11 @@ class SandboxTarget:
                     claimed, kept, self.schema, migrations_only=self._exercise.migrate,
                     evaluator=self._evaluator, deadline=deadline)
             else:
-                data = self._box.agent.dump_file(file, timeout=timeout)
+                try:
+                    data = self._box.agent.dump_file(file, timeout=timeout)
+                except AgentRefused as e:
+                    raise CheckStop("failed", f"the database file {file!r} could not be read: "
+                                    f"{e.failure.short()}") from e
                 if data is None:
                     raise CheckStop("failed", f"the app's folder has no database file {file!r} "
                                     "(database_file); the app must create it there, e.g. "

@@ -269,13 +269,10 @@ class AgentClient:
     def dump_file(self, path: str, *, timeout: float) -> bytes | None:
         """A copy of the SQLite file *path* in the app's folder; None if there is no such file.
 
-        The agent refuses symbolic links and paths out of the folder (AgentGone says so).
+        The agent refuses symbolic links and paths out of the folder (AgentRefused
+        says why), and files SQLite cannot read.
         """
-        try:
-            result = self._result("dump_file", {"path": path}, timeout)
-        except AgentRefused as e:
-            raise AgentGone(f"the database file {path!r} could not be read: "
-                            f"{e.failure.short()}") from e
+        result = self._result("dump_file", {"path": path}, timeout)
         if result.get("missing") is True:
             return None
         return _dump_bytes(result, f"{path!r} must be a SQLite file")
