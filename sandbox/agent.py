@@ -16,7 +16,15 @@ score itself. Its jobs are narrow:
 4. answer ``models``, ``repr`` and ``dump_db`` so model checks can be compared
    on the trusted side;
 5. on ``migrate`` (specs with ``setup: {migrate: true}``): run the submission's
-   Flask-Migrate migrations, as ``flask db upgrade`` would.
+   Flask-Migrate migrations, as ``flask db upgrade`` would;
+6. on ``restart`` (a ``restart`` step): start the app again in a fresh
+   interpreter. The agent execs itself, handing the new process its two
+   sockets (the control connection and the app's listening socket, bound
+   before any student code existed) and the load's arguments; the new process
+   loads the app again and answers the ``restart`` request. Files on disk are
+   kept, everything in memory is gone, as when a server restarts;
+7. on ``dump_file``: a consistent copy of a SQLite file the spec names
+   (``database_file``), for apps that use ``sqlite3`` directly.
 
 Standard library plus the sandbox image's Flask packages only.
 """
@@ -30,10 +38,12 @@ import json
 import os
 import socket
 import sqlite3
+import stat
 import sys
 import tarfile
 import threading
 import traceback
+import urllib.parse
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:  # the image's packages are imported only once they are needed
@@ -53,6 +63,7 @@ WORKDIR = "/tmp/app"
 MAX_REQUEST = 1 << 20
 MAX_ARCHIVE = 16 << 20  # the host stages at most 10 MiB of files
 MAX_DB_BYTES = 8 << 20
+RESTART_FLAG = "--grade-restart"  # argv[1] of an agent started again by `restart`
 PREFERRED = ("app", "wsgi", "main", "application", "run", "server")
 FACTORIES = ("create_app", "make_app")
 
@@ -69,6 +80,7 @@ class Agent:
         self.loaded = threading.Event()
         self.archive = bytearray()
         self.received = False
+        self.load_args: dict[str, Any] | None = None  # what `restart` loads again
 
     # -- WSGI front door ----------------------------------------------------
 
@@ -106,6 +118,7 @@ class Agent:
         env_files = load_dotenv(WORKDIR)  # as `flask run`: .flaskenv, then .env
         # Like `flask run`: a stray app.run() at import must not block loading.
         os.environ["FLASK_RUN_FROM_CLI"] = "true"
+        self.load_args = {"entry": list(entry), "create_tables": bool(create_tables)}
         module_name, app, how = find_app(entry)
         self.app = app
         db: SQLAlchemy | None = app.extensions.get("sqlalchemy")
@@ -147,25 +160,23 @@ class Agent:
             engine = db.engine
             if engine.dialect.name != "sqlite":
                 return {"dialect": str(engine.dialect.name), "data": None}
-            # Next to WORKDIR (/tmp in the image), never in a /tmp shared with other runs.
-            target = os.path.join(os.path.dirname(WORKDIR), ".grade-dump.sqlite")
-            if os.path.exists(target):
-                os.unlink(target)
             raw = engine.raw_connection()
             try:
-                dest = sqlite3.connect(target)
-                try:
-                    cast("sqlite3.Connection", raw.driver_connection).backup(dest)
-                finally:
-                    dest.close()
+                return dump_sqlite(cast("sqlite3.Connection", raw.driver_connection))
             finally:
                 raw.close()
-        size = os.path.getsize(target)
-        if size > MAX_DB_BYTES:
-            return {"dialect": "sqlite", "data": None, "too_big": size}
-        with open(target, "rb") as fh:
-            data = base64.b64encode(fh.read()).decode("ascii")
-        return {"dialect": "sqlite", "data": data}
+
+    def op_dump_file(self, path: str) -> dict[str, Any]:
+        """A consistent copy of the SQLite file *path* in the app's folder (``database_file``)."""
+        full = inside_workdir(path)
+        if full is None:
+            return {"dialect": "sqlite", "data": None, "missing": True}
+        source = sqlite3.connect(f"file:{urllib.parse.quote(full)}?mode=ro", uri=True,
+                                 timeout=2.0)
+        try:
+            return dump_sqlite(source)
+        finally:
+            source.close()
 
     def op_migrate(self) -> dict[str, Any]:
         """Upgrade the app's database to the submission's latest migration."""
@@ -210,6 +221,53 @@ class Agent:
                              "message": "the app does not use Flask-SQLAlchemy "
                                         "(no SQLAlchemy(app) or db.init_app(app) found)"})
         return db
+
+
+def dump_sqlite(source: sqlite3.Connection) -> dict[str, Any]:
+    """The database *source* holds, copied with SQLite's backup (consistent mid-write), base64."""
+    # Next to WORKDIR (/tmp in the image), never in a /tmp shared with other runs.
+    target = os.path.join(os.path.dirname(WORKDIR), ".grade-dump.sqlite")
+    if os.path.exists(target):
+        os.unlink(target)
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+    size = os.path.getsize(target)
+    if size > MAX_DB_BYTES:
+        return {"dialect": "sqlite", "data": None, "too_big": size}
+    with open(target, "rb") as fh:
+        data = base64.b64encode(fh.read()).decode("ascii")
+    return {"dialect": "sqlite", "data": data}
+
+
+def inside_workdir(path: str) -> str | None:
+    """*path* in the app's folder, or None if no regular file is there.
+
+    The host refuses absolute paths and ``..`` already; a symbolic link on the
+    way (the submission's, or one the app made) is refused here, so the copy
+    never reads a file outside the app's folder.
+    """
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise LoadError({"type": "BadPath", "message": f"database_file {path!r} is not a "
+                                                       "relative path inside the app's folder"})
+    current = WORKDIR
+    for part in parts:
+        current = os.path.join(current, part)
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            raise LoadError({"type": "Symlink",
+                             "message": f"database_file {path!r}: {part!r} is a symbolic link; "
+                                        "the grader reads only files inside the app's folder"})
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError({"type": "NotAFile",
+                         "message": f"database_file {path!r} is not a regular file"})
+    return current
 
 
 def mappers(db: SQLAlchemy) -> frozenset[Mapper[Any]]:
@@ -598,7 +656,8 @@ def relative(filename: str | None) -> str | None:
 # -- sockets ----------------------------------------------------------------------
 
 
-def serve_app(agent: Agent) -> BaseWSGIServer:
+def serve_app(agent: Agent, fd: int | None = None) -> BaseWSGIServer:
+    """The app's HTTP server on app.sock; *fd*: the socket a restarted agent inherited."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -607,8 +666,9 @@ def serve_app(agent: Agent) -> BaseWSGIServer:
 
     path = os.path.join(SOCK_DIR, "app.sock")
     server = make_server(f"unix://{path}", 0, agent.wsgi, threaded=True,
-                         request_handler=QuietHandler)
-    os.chmod(path, 0o666)
+                         request_handler=QuietHandler, fd=fd)
+    if fd is None:
+        os.chmod(path, 0o666)
     return server
 
 
@@ -622,32 +682,124 @@ def start_serving(server: BaseWSGIServer) -> None:
                         ) from e
 
 
-def control_loop(agent: Agent, conn: socket.socket, server: BaseWSGIServer) -> None:
+class Boot:
+    """How this agent was started, taken before any student code runs: what a restart reuses."""
+
+    def __init__(self) -> None:
+        self.env = dict(os.environ)
+        self.path = list(sys.path)
+        self.flags = interpreter_flags()
+        self.source = own_source()
+
+
+def interpreter_flags() -> list[str]:
+    """The interpreter's options (``-I -S -u -B`` in process mode), as this process got them."""
+    flags: list[str] = []
+    for arg in sys.orig_argv[1:]:
+        if not arg.startswith("-") or arg in ("-c", "-m"):
+            break
+        flags.append(arg)
+    return flags
+
+
+def own_source() -> str:
+    """This file's text: the process launcher hands it over, a restarted agent got it as -c."""
+    given = globals().get("__agent_source__")
+    if isinstance(given, str):
+        return given
+    if "-c" in sys.orig_argv:
+        return sys.orig_argv[sys.orig_argv.index("-c") + 1]
+    with open(__file__, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def restart(agent: Agent, boot: Boot, conn: socket.socket, server: BaseWSGIServer,
+            request_id: Any) -> None:
+    """Become a fresh agent that loads the app again; returns only if that cannot start."""
+    if agent.load_args is None:
+        raise LoadError({"type": "AgentError", "message": "the app was never loaded"})
+    state = {"ctl": conn.fileno(), "app": server.socket.fileno(), "id": request_id,
+             "load": agent.load_args, "path": boot.path}
+    for fd in (state["ctl"], state["app"]):
+        os.set_inheritable(fd, True)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001, S110 - the app may have closed or replaced it
+            pass
+    # Not the app's folder: the new interpreter puts its working folder on sys.path
+    # before the agent's own imports, and a student's json.py must not stand in.
+    os.chdir("/")
+    argv = [sys.executable, *boot.flags, "-c", boot.source, RESTART_FLAG, json.dumps(state)]
+    try:
+        os.execve(sys.executable, argv, boot.env)
+    except OSError as e:
+        raise LoadError({"type": "RestartError",
+                         "message": f"the app's process could not be started again: {e}"}
+                        ) from e
+
+
+def answer(writer: io.BufferedIOBase, request_id: Any, call: Callable[[], dict[str, Any]],
+           doing: str) -> None:
+    """Run *call* and write its reply, or its error, for the request *request_id*."""
+    try:
+        reply: dict[str, Any] = {"ok": True, "result": call()}
+    except LoadError as e:
+        reply = {"ok": False, "error": e.info}
+    except Exception as e:
+        reply = {"ok": False, "error": describe(e, doing)}
+    reply["id"] = request_id  # the host matches each answer to its request
+    writer.write(json.dumps(reply, default=str).encode() + b"\n")
+    writer.flush()
+
+
+def control_loop(agent: Agent, boot: Boot, conn: socket.socket,
+                 server: BaseWSGIServer) -> None:
     reader = conn.makefile("rb")
-    writer = conn.makefile("wb")
+    writer = cast("io.BufferedIOBase", conn.makefile("wb"))
     ops: dict[str, Callable[..., dict[str, Any]]] = {
         "put": agent.op_put, "load": agent.op_load, "models": agent.op_models,
-        "repr": agent.op_repr, "dump_db": agent.op_dump_db, "migrate": agent.op_migrate}
+        "repr": agent.op_repr, "dump_db": agent.op_dump_db, "migrate": agent.op_migrate,
+        "dump_file": agent.op_dump_file}
     while True:
         line = reader.readline(MAX_REQUEST)
         if not line:
             return
         request = json.loads(line)
-        op = ops.get(request.get("op"))
-        try:
+        name = request.get("op")
+        args = request.get("args", {})
+        request_id = request.get("id")
+
+        def call(name: Any = name, args: Any = args, request_id: Any = request_id
+                 ) -> dict[str, Any]:
+            if name == "restart":
+                restart(agent, boot, conn, server, request_id)
+            op = ops.get(name)
             if op is None:
                 raise LoadError({"type": "AgentError", "message": "unknown op"})
-            result = op(**request.get("args", {}))
-            if request.get("op") == "load":
+            result = op(**args)
+            if name == "load":
                 start_serving(server)
-            reply: dict[str, Any] = {"ok": True, "result": result}
-        except LoadError as e:
-            reply = {"ok": False, "error": e.info}
-        except Exception as e:
-            reply = {"ok": False, "error": describe(e, str(request.get("op")))}
-        reply["id"] = request.get("id")  # the host matches each answer to its request
-        writer.write(json.dumps(reply, default=str).encode() + b"\n")
-        writer.flush()
+            return result
+
+        answer(writer, request_id, call, str(name))
+
+
+def resume(boot: Boot, state: dict[str, Any]) -> None:
+    """The agent after a restart: load the app again, answer `restart`, then serve as before."""
+    agent = Agent()
+    agent.received = True  # the files are on disk already
+    server = serve_app(agent, fd=int(state["app"]))
+    conn = socket.socket(fileno=int(state["ctl"]))
+    writer = cast("io.BufferedIOBase", conn.makefile("wb"))
+
+    def load() -> dict[str, Any]:
+        result = agent.op_load(**state["load"])
+        start_serving(server)
+        return result
+
+    answer(writer, state.get("id"), load, "loading the app again after the restart")
+    control_loop(agent, boot, conn, server)
 
 
 def main() -> None:
@@ -656,6 +808,12 @@ def main() -> None:
     global SOCK_DIR, WORKDIR
     SOCK_DIR = os.environ.get("GRADE_SOCK_DIR", SOCK_DIR)
     WORKDIR = os.environ.get("GRADE_WORKDIR", WORKDIR)
+    if len(sys.argv) == 3 and sys.argv[1] == RESTART_FLAG:
+        state = json.loads(sys.argv[2])
+        sys.path[:] = [str(p) for p in state["path"]]
+        resume(Boot(), state)
+        os._exit(0)
+    boot = Boot()
     agent = Agent()
     server = serve_app(agent)
     ctl_path = os.path.join(SOCK_DIR, "ctl.sock")
@@ -667,7 +825,7 @@ def main() -> None:
     os.rename(ctl_path + ".tmp", ctl_path)
     conn, _ = listener.accept()
     listener.close()  # one controller only: the host
-    control_loop(agent, conn, server)
+    control_loop(agent, boot, conn, server)
     os._exit(0)
 
 

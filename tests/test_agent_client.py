@@ -77,3 +77,48 @@ def test_no_answer_with_the_id_in_time_is_a_timeout(pair: tuple[AgentClient, soc
     agent.sendall(b'{"ok": true, "result": {}, "id": "not-yours"}\n')
     with pytest.raises(AgentTimeout):
         client.models(timeout=0.3)
+
+
+def _serve_once(agent: socket.socket, result: dict[str, object]) -> list[dict[str, object]]:
+    seen: list[dict[str, object]] = []
+
+    def serve() -> None:
+        request = _request(agent)
+        seen.append(request)
+        _answer(agent, request["id"], result)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return seen
+
+
+def test_dump_file_asks_for_the_path_and_decodes_the_copy(
+        pair: tuple[AgentClient, socket.socket]) -> None:
+    client, agent = pair
+    seen = _serve_once(agent, {"dialect": "sqlite", "data": "U1FMaXRl"})
+    assert client.dump_file("instance/todo.db", timeout=5) == b"SQLite"
+    assert (seen[0]["op"], seen[0]["args"]) == ("dump_file", {"path": "instance/todo.db"})
+
+
+@pytest.mark.parametrize(("result", "expected"), [
+    ({"missing": True, "data": None}, None),  # no such file: the check says so
+    ({"data": None, "too_big": 1 << 30}, AgentGone),  # over the cap: not read
+    ({"data": "not base64!"}, AgentGone),
+])
+def test_dump_file_answers_that_are_not_a_file(
+        pair: tuple[AgentClient, socket.socket], result: dict[str, object],
+        expected: type[Exception] | None) -> None:
+    client, agent = pair
+    _serve_once(agent, result)
+    if expected is None:
+        assert client.dump_file("todo.db", timeout=5) is None
+    else:
+        with pytest.raises(expected):
+            client.dump_file("todo.db", timeout=5)
+
+
+def test_restart_answers_like_load(pair: tuple[AgentClient, socket.socket]) -> None:
+    client, agent = pair
+    seen = _serve_once(agent, {"app": "app.py:app", "env_files": [".env", "../x"]})
+    loaded = client.restart(timeout=5)
+    assert (loaded.app, loaded.env_files) == ("app.py:app", (".env",))
+    assert seen[0]["op"] == "restart"

@@ -532,7 +532,7 @@ class PausingTarget:
     def left_out(self, table: str) -> str | None:
         return None
 
-    def database_copy(self, timeout: float) -> Path:
+    def database_copy(self, timeout: float, file: str | None = None) -> Path:
         raise AgentGone("not a real app")
 
 

@@ -118,10 +118,17 @@ class FakeTarget:
     def left_out(self, table: str) -> str | None:
         return None
 
-    def database_copy(self, timeout: float) -> Path:
+    @property
+    def changes(self) -> int:
+        return sum(1 for op, _ in self.calls if op in ("new_client", "restart"))
+
+    def restart(self, timeout: float) -> None:
+        self.calls.append(("restart", timeout))
+
+    def database_copy(self, timeout: float, file: str | None = None) -> Path:
         assert self.database is not None
         copy = self.workdir / f"copy-{len(self.calls)}.sqlite"
-        self.calls.append(("database_copy", None))
+        self.calls.append(("database_copy", file))
         shutil.copyfile(self.database, copy)
         return copy
 

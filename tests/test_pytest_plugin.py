@@ -54,7 +54,7 @@ class RecordingTarget:
     def left_out(self, table: str) -> str | None:
         return None
 
-    def database_copy(self, timeout: float) -> Path:
+    def database_copy(self, timeout: float, file: str | None = None) -> Path:
         raise AgentGone("not used")
 
 

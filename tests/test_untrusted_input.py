@@ -375,7 +375,12 @@ class _DbTarget:
     def left_out(self, table: str) -> str | None:
         return None
 
-    def database_copy(self, timeout: float) -> Path:
+    changes = 0
+
+    def restart(self, timeout: float) -> None:
+        raise AssertionError("no restart here")
+
+    def database_copy(self, timeout: float, file: str | None = None) -> Path:
         path = self.workdir / "copy.sqlite"
         path.write_bytes(self.data)
         return path

@@ -16,6 +16,7 @@ from grader.authoring.validate import find_specs, validate_spec
 from grader.cli import main
 from grader.errors import ExerciseNotFound, SpecError
 from grader.spec import exercise as spec_module
+from grader.spec import flows as flows_spec
 from grader.spec import http as http_spec
 from grader.spec.exercise import load_exercise
 
@@ -353,6 +354,8 @@ def props(schema: dict[str, Any], name: str | None) -> set[str]:
     ("request", http_spec.REQUEST_KEYS),
     ("expect", http_spec.EXPECT_KEYS),
     ("step", http_spec.STEP_KEYS),
+    ("restartStep", http_spec.RESTART_STEP_KEYS),
+    ("useStep", flows_spec.USE_STEP_KEYS),
     ("model", spec_module._MODEL),
     ("column", spec_module._COLUMN),
     ("database", spec_module._DATABASE),

@@ -81,8 +81,21 @@ class Target(Protocol):
 
     def new_client(self, timeout: float) -> AppClient: ...
 
-    def database_copy(self, timeout: float) -> Path:
-        """A fresh host-side copy of the app's SQLite database, as the host corroborated it."""
+    @property
+    def changes(self) -> int:
+        """Grows with every HTTP exchange and restart: the app's database may have changed."""
+        ...
+
+    def restart(self, timeout: float) -> None:
+        """Start the app again in a fresh process, its files kept (a ``restart`` step)."""
+        ...
+
+    def database_copy(self, timeout: float, file: str | None = None) -> Path:
+        """A host-side copy of the app's SQLite database as it is now, made safe to read.
+
+        *file*: the SQLite file in the app's folder; default: the exercise's
+        ``database_file``, else the Flask-SQLAlchemy database.
+        """
         ...
 
     def left_out(self, table: str) -> str | None:
@@ -162,6 +175,9 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
     variables: dict[str, str] = {}
     many = len(body.steps) > 1
     for number, step in enumerate(body.steps, start=1):
+        if step.restart:
+            _restart(body, number, target, work)
+            continue
         req = step.request
         if step.session not in clients:
             clients[step.session] = work.client(target)
@@ -197,10 +213,28 @@ def _run_http(body: HttpCheck, target: Target, work: HostWork, out: list[Asserti
 
 def _step_name(body: HttpCheck, number: int) -> str:
     step = body.steps[number - 1]
-    session = f", session {step.session}" if any(s.session != step.session
-                                                 for s in body.steps) else ""
-    kind = "set-up step" if step.setup else "step"
-    return f"{kind} {number} ({step.request.method} {step.request.path}{session})"
+    session = f", session {step.session}" if not step.restart and any(
+        s.session != step.session for s in body.steps if not s.restart) else ""
+    kind = "set-up step" if step.setup and not step.restart else "step"
+    what = step.label() + session
+    return f"{kind} {number} ({f'from {step.flow}: ' if step.flow else ''}{what})"
+
+
+def _restart(body: HttpCheck, number: int, target: Target, work: HostWork) -> None:
+    """A restart step: the app must come back from its files; if not, the check fails."""
+    name = _step_name(body, number)
+    try:
+        target.restart(work.remaining)
+    except AgentRefused as e:
+        raise CheckStop("failed", f"{name}: the app did not start again: {e.failure.short()}"
+                        ) from e
+    except AgentGone as e:
+        raise CheckStop("failed", f"{name}: the app's process ended while starting again "
+                        f"({e}); look for code that exits or crashes when the app starts "
+                        "with its files already there") from e
+    except AgentTimeout as e:
+        raise CheckStop("timeout", f"{name}: the app did not start again within the "
+                        f"check's {work.seconds:.1f} s") from e
 
 
 def _setup_step(body: HttpCheck, number: int, made: list[Assertion]) -> None:
@@ -326,7 +360,7 @@ def _run_database(body: DatabaseCheck, target: Target, work: HostWork,
     if table is None:
         assert body.model is not None
         table = _find_model(fetch_models(target, work.remaining), body.model).table
-    path = target.database_copy(work.remaining)
+    path = target.database_copy(work.remaining, body.file)
     rows = [list(row) for row in body.rows]
     result = work.database("insert_rows", path, table, rows)
     if result is None:
@@ -382,20 +416,32 @@ class Rows:
 class Database:
     """The app's database for instructor code (the ``database`` fixture).
 
-    Each statement runs in the evaluator on this check's copy, disarmed and in
-    autocommit, so one CHECK constraint cannot hold the grader; a statement
-    SQLite refuses raises the sqlite3 exception of the same name.
+    It reads the live database: the first statement, and the first after any
+    request to the app or restart, run on a new copy taken at that moment, so
+    rows the app wrote a moment ago are there. Each statement runs in the
+    evaluator on the copy, disarmed and in autocommit, so one CHECK constraint
+    cannot hold the grader; a statement SQLite refuses raises the sqlite3
+    exception of the same name. What a statement changes stays in the copy.
     """
 
-    def __init__(self, work: HostWork, path: Path) -> None:
+    def __init__(self, work: HostWork, target: Target) -> None:
         self._work = work
-        self._path = path
+        self._target = target
+        self._path: Path | None = None
+        self._taken_at = -1  # target.changes when the copy was taken
+
+    def _copy(self) -> Path:
+        if self._path is None or self._taken_at != self._target.changes:
+            self._taken_at = self._target.changes
+            self._path = self._target.database_copy(self._work.remaining)
+        return self._path
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Rows:
         args = dict(params) if isinstance(params, Mapping) else tuple(params)
+        path = self._copy()
         try:
             return Rows(self._work.run("a query on the app's database", "query",
-                                       str(self._path), sql, args))
+                                       str(path), sql, args))
         except EvaluatorFailed as e:
             error = getattr(sqlite3, e.kind, None) if e.kind in DATABASE_ERRORS else None
             if isinstance(error, type) and issubclass(error, sqlite3.Error):
@@ -412,7 +458,7 @@ def _run_code(body: CodeCheck, target: Target, work: HostWork, out: list[Asserti
     fixtures: dict[str, Callable[[], Any]] = {
         "client": lambda: work.client(target),
         "app": lambda: AppInspector(target, work),
-        "database": lambda: Database(work, target.database_copy(work.remaining)),
+        "database": lambda: Database(work, target),
     }
     for name, fn in namespace.items():
         if not (name.startswith("test_") and callable(fn)):

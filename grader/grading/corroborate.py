@@ -70,6 +70,23 @@ def corroborated_copy(claimed: Path, dest: Path, schema: DeclaredSchema, *,
     return notes
 
 
+def claimed_copy(claimed: Path, dest: Path, *, evaluator: Evaluator, deadline: float) -> None:
+    """Rebuild *claimed* into the new file *dest* as the file itself states it.
+
+    For a ``database_file`` (an app on plain ``sqlite3``): no model or migration
+    declares its tables, so there is nothing to corroborate them with. Every
+    table keeps its columns, types, NOT NULL, UNIQUE, primary key and defaults
+    as claimed; triggers, views and CHECK clauses are left out, like in
+    :func:`corroborated_copy`.
+    """
+    facts = _evaluate(evaluator, deadline, "claimed_schema", str(claimed))
+    plan = []
+    for name, (info, unique, _sql) in facts.items():
+        columns = _claimed_columns(info, set(unique))
+        plan.append((name, _create(name, columns, []), [c.name for c in columns]))
+    _evaluate(evaluator, deadline, "rebuild", str(claimed), str(dest), plan, None)
+
+
 def _evaluate(evaluator: Evaluator, deadline: float, op: str, *args: Any) -> Any:
     try:
         return evaluator.call(op, *args, deadline=deadline)

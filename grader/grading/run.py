@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -14,11 +15,12 @@ from typing import Any
 
 from grader.grading import missing_module
 from grader.grading.checks import Agent
-from grader.grading.corroborate import corroborated_copy
+from grader.grading.corroborate import claimed_copy, corroborated_copy
 from grader.grading.declared import DeclaredSchema, from_plain
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
 from grader.grading.explain import database_uri_unset, missing_variable, with_database_note
 from grader.grading.http_client import AppClient
+from grader.grading.outcome import CheckStop
 from grader.grading.scoring import (
     CheckResult,
     GradeResult,
@@ -50,6 +52,7 @@ from grader.spec.exercise import Exercise
 # docs/spec-language.md (limits) and the README's threat model state this number.
 HOST_MARGIN = 5.0
 
+KEEP_COPIES = 4  # database copies kept on disk at once; older ones are no longer read
 SCHEMA_SECONDS = 5.0  # at most, for reading what the staged source declares
 # One set-up step: ask the agent something, within a timeout, before any check runs.
 _Step = Callable[[float], None]  # a set-up step, given its timeout
@@ -73,8 +76,9 @@ class SandboxTarget:
         self._exercise = exercise
         self._staged = staged
         self._schema: DeclaredSchema | None = None
-        self._db: bytes | None = None
-        self._copies = 0
+        self._copies: list[Path] = []  # the newest KEEP_COPIES database copies
+        self._serial = 0
+        self._changes = 0
         self._left_out: dict[str, str] = {}  # table -> why the copy does not hold it
 
     @property
@@ -101,25 +105,55 @@ class SandboxTarget:
         return max(0.0, self._deadline - time.monotonic())
 
     def new_client(self, timeout: float) -> AppClient:
-        return AppClient(self._box.dial_app, timeout)
+        return AppClient(self._dial_app, timeout)
+
+    def _dial_app(self, timeout: float) -> socket.socket:
+        self._changes += 1  # each exchange may write to the app's database
+        return self._box.dial_app(timeout)
+
+    @property
+    def changes(self) -> int:
+        return self._changes
+
+    def restart(self, timeout: float) -> None:
+        self._changes += 1
+        self._box.agent.restart(timeout=timeout)
 
     def left_out(self, table: str) -> str | None:
         return self._left_out.get(table)
 
-    def database_copy(self, timeout: float) -> Path:
-        if self._db is None:
-            deadline = time.monotonic() + timeout
-            claimed = self._workdir / "claimed.sqlite"
-            claimed.write_bytes(self._box.agent.dump_db(timeout=timeout))
-            kept = self._workdir / "corroborated.sqlite"
-            self._left_out = corroborated_copy(
-                claimed, kept, self.schema, migrations_only=self._exercise.migrate,
-                evaluator=self._evaluator, deadline=deadline)
-            self._db = kept.read_bytes()
-        self._copies += 1
-        path = self._workdir / f"db-{self._copies}.sqlite"
-        path.write_bytes(self._db)
-        return path
+    def database_copy(self, timeout: float, file: str | None = None) -> Path:
+        """A copy of the database as it is now: each call asks the sandbox again."""
+        deadline = time.monotonic() + timeout
+        file = file or self._exercise.database_file
+        self._serial += 1
+        claimed = self._workdir / f"claimed-{self._serial}.sqlite"
+        kept = self._workdir / f"db-{self._serial}.sqlite"
+        try:
+            if file is None:
+                claimed.write_bytes(self._box.agent.dump_db(timeout=timeout))
+                self._left_out = corroborated_copy(
+                    claimed, kept, self.schema, migrations_only=self._exercise.migrate,
+                    evaluator=self._evaluator, deadline=deadline)
+            else:
+                try:
+                    data = self._box.agent.dump_file(file, timeout=timeout)
+                except AgentRefused as e:
+                    raise CheckStop("failed", f"the database file {file!r} could not be read: "
+                                    f"{e.failure.short()}") from e
+                if data is None:
+                    raise CheckStop("failed", f"the app's folder has no database file {file!r} "
+                                    "(database_file); the app must create it there, e.g. "
+                                    f"sqlite3.connect({file!r}) next to the app")
+                claimed.write_bytes(data)
+                claimed_copy(claimed, kept, evaluator=self._evaluator, deadline=deadline)
+        finally:
+            claimed.unlink(missing_ok=True)
+        self._copies.append(kept)
+        for old in self._copies[:-KEEP_COPIES]:  # a loop of queries must not fill the disk
+            old.unlink(missing_ok=True)
+        del self._copies[:-KEEP_COPIES]
+        return kept
 
 
 class _CorroboratedAgent:

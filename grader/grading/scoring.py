@@ -180,8 +180,8 @@ def requests_of(check: Check) -> tuple[str, ...]:
         return ()
     steps = check.body.steps
     if len(steps) == 1:
-        return (steps[0].request.describe(),)
-    return tuple(f"step {n}: {s.request.describe()}" for n, s in enumerate(steps, start=1))
+        return (steps[0].describe(),)
+    return tuple(f"step {n}: {s.describe()}" for n, s in enumerate(steps, start=1))
 
 
 def earned(check: Check, outcome: CheckOutcome) -> float:

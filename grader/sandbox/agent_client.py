@@ -228,12 +228,7 @@ class AgentClient:
         """Import the submission and find its Flask app (raises AgentRefused with why not)."""
         result = self._result("load", {"entry": list(entry), "create_tables": create_tables},
                               timeout, unexplained=_NOT_LOADED)
-        app = result.get("app")
-        files = result.get("env_files")
-        return Loaded(
-            app=app[:300] if isinstance(app, str) else "",
-            env_files=tuple(f for f in files if f in (".flaskenv", ".env"))
-            if isinstance(files, list) else ())
+        return _loaded(result)
 
     def migrate(self, *, timeout: float) -> None:
         """Run the submission's own migrations (``flask db upgrade``)."""
@@ -269,16 +264,27 @@ class AgentClient:
             result = self._result("dump_db", {}, timeout)
         except AgentRefused as e:
             raise AgentGone(f"the app's database could not be read: {e.failure.message}") from e
-        data = result.get("data")
-        if not isinstance(data, str) or len(data) > MAX_DB_DUMP * 4 // 3 + 8:
-            dialect = result.get("dialect")
-            raise AgentGone(f"the app's database is not a SQLite file the grader can read "
-                            f"(dialect {_clip(dialect, 40)!r}); use "
-                            "SQLALCHEMY_DATABASE_URI='sqlite:///...'")
-        try:
-            return base64.b64decode(data, validate=True)
-        except binascii.Error as e:
-            raise AgentGone("the app's database dump is not valid base64") from e
+        return _dump_bytes(result, "use SQLALCHEMY_DATABASE_URI='sqlite:///...'")
+
+    def dump_file(self, path: str, *, timeout: float) -> bytes | None:
+        """A copy of the SQLite file *path* in the app's folder; None if there is no such file.
+
+        The agent refuses symbolic links and paths out of the folder (AgentRefused
+        says why), and files SQLite cannot read.
+        """
+        result = self._result("dump_file", {"path": path}, timeout)
+        if result.get("missing") is True:
+            return None
+        return _dump_bytes(result, f"{path!r} must be a SQLite file")
+
+    def restart(self, *, timeout: float) -> Loaded:
+        """Start the app again in a fresh process, its files kept (a ``restart`` step).
+
+        Raises AgentRefused when the app no longer loads (the student's failure),
+        AgentGone when the new process ended, AgentTimeout when it is slow.
+        """
+        result = self._result("restart", {}, timeout, unexplained=_NOT_LOADED)
+        return _loaded(result)
 
     # -- the envelope ------------------------------------------------------------------
 
@@ -291,6 +297,28 @@ class AgentClient:
         if not isinstance(result, dict):
             raise AgentGone(f"{op}: malformed answer")
         return result
+
+
+def _loaded(result: dict[str, Any]) -> Loaded:
+    app = result.get("app")
+    files = result.get("env_files")
+    return Loaded(
+        app=app[:300] if isinstance(app, str) else "",
+        env_files=tuple(f for f in files if f in (".flaskenv", ".env"))
+        if isinstance(files, list) else ())
+
+
+def _dump_bytes(result: dict[str, Any], fix: str) -> bytes:
+    """The SQLite file in a dump answer, decoded; AgentGone when there is none to read."""
+    data = result.get("data")
+    if not isinstance(data, str) or len(data) > MAX_DB_DUMP * 4 // 3 + 8:
+        dialect = result.get("dialect")
+        raise AgentGone(f"the app's database is not a SQLite file the grader can read "
+                        f"(dialect {_clip(dialect, 40)!r}); {fix}")
+    try:
+        return base64.b64decode(data, validate=True)
+    except binascii.Error as e:
+        raise AgentGone("the app's database dump is not valid base64") from e
 
 
 def failure_from(error: Any, unexplained: str = _NO_ANSWER) -> AgentFailure:

@@ -92,6 +92,9 @@ def run_agent(path: str, source: bytes) -> None:
     code = compile(source, path, "exec")
     module = types.ModuleType("__main__")
     module.__file__ = path
+    # The agent restarts itself from its source (`restart` steps); the sandbox user may
+    # not be allowed to read the file, so it gets the text read before dropping privileges.
+    module.__dict__["__agent_source__"] = source.decode("utf-8")
     sys.modules["__main__"] = module
     sys.argv = [path]
     exec(code, module.__dict__)

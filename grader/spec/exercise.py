@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.errors import SpecError
+from grader.spec.flows import Flows, expand_steps, parse_flows
 from grader.spec.http import (
     EXTRACT_SOURCES,
     METHODS,
@@ -87,6 +88,7 @@ class DatabaseCheck:
     expect: DbOutcome
     model: str | None = None
     table: str | None = None
+    file: str | None = None  # the SQLite file in the app's folder (``database_file``)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class Exercise:
     solution: Path | None = None
     starter: Path | None = None
     readme: Path | None = None
+    # The app's SQLite file, relative to its folder, for apps that use sqlite3 directly.
+    database_file: str | None = None
 
     @property
     def max_score(self) -> float:
@@ -144,7 +148,7 @@ class Exercise:
 # -- parsing -----------------------------------------------------------------
 
 _TOP = frozenset({"id", "title", "summary", "limits", "setup", "checks",
-                  "solution", "starter", "readme", "entry"})
+                  "solution", "starter", "readme", "entry", "flows", "database_file"})
 _LIMITS = frozenset({"time", "startup", "check", "memory_mb", "pids", "cpus",
                      "tmpfs_mb", "output_kb"})
 _SETUP = frozenset({"create_tables", "migrate"})
@@ -153,7 +157,7 @@ _CHECK_COMMON = frozenset({"name", "points", "hidden", "hint", "timeout", "parti
 _KIND_KEYS = ("request", "steps", "model", "database", "pytest")
 _MODEL = frozenset({"name", "table", "columns", "repr"})
 _COLUMN = frozenset({"type", "length", "primary_key", "unique", "nullable"})
-_DATABASE = frozenset({"model", "table", "insert", "expect"})
+_DATABASE = frozenset({"model", "table", "insert", "expect", "database_file"})
 COLUMN_TYPES = ("integer", "string", "text", "boolean", "float", "numeric", "datetime",
                 "date", "time", "json", "blob")
 
@@ -194,7 +198,7 @@ def _exercise(top: Mapping, spec_path: Path, digest: str) -> Exercise:
         if create_tables and migrate:
             raise setup.fail("give create_tables or migrate, not both: with migrate, the "
                              "submission's migrations must create the tables themselves")
-    checks = _checks(top.require("checks"), limits)
+    checks = _checks(top.require("checks"), limits, parse_flows(top.get("flows")))
     files = {k: _file(top.get(k), directory) for k in ("solution", "starter", "readme")}
     entry: tuple[str, ...] = ()
     if (e := top.get("entry")) is not None:
@@ -214,6 +218,7 @@ def _exercise(top: Mapping, spec_path: Path, digest: str) -> Exercise:
         solution=files["solution"],
         starter=files["starter"],
         readme=files["readme"],
+        database_file=database_file(d) if (d := top.get("database_file")) else None,
     )
 
 
@@ -252,14 +257,27 @@ def _limits(f: Field | None) -> Limits:
     )
 
 
-def _checks(f: Field, limits: Limits) -> tuple[Check, ...]:
+def database_file(f: Field) -> str:
+    """A SQLite file's path inside the app's folder: relative, with no ``..`` in it."""
+    path = f.string()
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or re.match(r"^[A-Za-z]:", path):
+        raise f.fail(f"must be a path relative to the app's folder, such as todo.db or "
+                     f"instance/todo.db, got {path!r}")
+    if any(p in ("", ".", "..") for p in parts):
+        raise f.fail(f"must stay inside the app's folder (no '..', '.' or empty parts), "
+                     f"got {path!r}")
+    return path
+
+
+def _checks(f: Field, limits: Limits, flows: Flows) -> tuple[Check, ...]:
     items = f.sequence()
     if not items:
         raise f.fail("needs at least one check")
     seen: dict[str, int] = {}
     checks: list[Check] = []
     for item in items:
-        check = _check(item, limits)
+        check = _check(item, limits, flows)
         if check.id in seen:
             raise item.fail(f"check name {check.name!r} repeats the one on line {seen[check.id]}")
         _check_requires(item, check, checks)
@@ -282,7 +300,7 @@ def _check_requires(item: Field, check: Check, earlier: list[Check]) -> None:
             raise item.fail(f"requires: {name!r} is not the name of an earlier check{later}")
 
 
-def _check(f: Field, limits: Limits) -> Check:
+def _check(f: Field, limits: Limits, flows: Flows) -> Check:
     m = f.mapping(_CHECK_COMMON | frozenset(_KIND_KEYS) | frozenset({"expect"}))
     name = m.require("name").string()
     kinds = [k for k in _KIND_KEYS if k in m]
@@ -294,7 +312,7 @@ def _check(f: Field, limits: Limits) -> Check:
     if "expect" in m and kind != "request":
         raise m.require("expect").fail(f"'expect' belongs with 'request'; in '{kind}' checks "
                                        "put expectations inside it")
-    body = _body(kind, m)
+    body = _body(kind, m, flows)
     points_f = m.get("points")
     return Check(
         id=_slug(name),
@@ -310,11 +328,12 @@ def _check(f: Field, limits: Limits) -> Check:
     )
 
 
-def _body(kind: str, m: Mapping) -> CheckBody:
+def _body(kind: str, m: Mapping, flows: Flows) -> CheckBody:
     if kind == "request":
         return parse_request_check(m.require("request"), m.get("expect"))
     if kind == "steps":
-        return parse_steps(m.require("steps"))
+        steps = m.require("steps")
+        return parse_steps(steps, expand_steps(steps, flows))
     if kind == "model":
         return _model(m.require("model"))
     if kind == "database":
@@ -382,6 +401,7 @@ def _database(f: Field) -> DatabaseCheck:
         expect=m.require("expect").choice(DB_OUTCOMES),  # type: ignore[arg-type]
         model=mo.string() if (mo := m.get("model")) else None,
         table=t.string() if (t := m.get("table")) else None,
+        file=database_file(df) if (df := m.get("database_file")) else None,
     )
 
 

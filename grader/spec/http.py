@@ -128,6 +128,17 @@ class Step:
     extracts: tuple[Extract, ...] = ()
     setup: bool = False  # scores nothing; if it fails, the check fails
     session: str = DEFAULT_SESSION  # whose cookies: each session has its own jar
+    restart: bool = False  # not a request: the app is started again, its files kept
+    flow: str | None = None  # the named flow (``use:``) the step comes from, if any
+
+    def describe(self, limit: int = 400) -> str:
+        """What the step does, as reports show it (see :meth:`Request.describe`)."""
+        text = "restart the app" if self.restart else self.request.describe(limit)
+        return f"{text} (from {self.flow})" if self.flow else text
+
+    def label(self) -> str:
+        """The step in a few words: ``POST /login``, or ``restart``."""
+        return "restart" if self.restart else f"{self.request.method} {self.request.path}"
 
     def follows(self) -> bool:
         """Whether the client follows redirects for this step's request."""
@@ -150,6 +161,19 @@ REQUEST_KEYS = frozenset({"method", "path", "query", "form", "json", "data", "he
 EXPECT_KEYS = frozenset({"status", "body", "contains", "not_contains", "regex", "json",
                          "json_includes", "headers", "elements", "not_elements"})
 STEP_KEYS = frozenset({"request", "expect", "extract", "setup", "session"})
+RESTART_STEP_KEYS = frozenset({"restart"})
+# What a restart step carries in place of a request; no HTTP is sent for it.
+RESTART_REQUEST = Request(path="/", method="RESTART")
+
+
+@dataclass(frozen=True)
+class StepSource:
+    """A step's YAML, and what a named flow's ``use:`` adds to it (grader/spec/flows.py)."""
+
+    field: Field
+    flow: str | None = None  # the flow it comes from: "sign_in", or "outer > inner"
+    setup: bool = False  # the ``use:`` made every step of the flow a set-up step
+    session: str | None = None  # the ``use:`` ran the flow in this session
 _ELEMENT_KEYS = frozenset({"tag", "attrs", "contains"})
 
 
@@ -157,15 +181,31 @@ def parse_request_check(request: Field, expect: Field | None) -> HttpCheck:
     return HttpCheck((Step(_request(request), _expect(expect)),))
 
 
-def parse_steps(steps: Field) -> HttpCheck:
-    parsed = tuple(_step(s) for s in steps.sequence())
+def parse_steps(steps: Field, sources: list[StepSource] | None = None) -> HttpCheck:
+    """The check's steps; *sources*: the items with named flows expanded (flows.py)."""
+    if sources is None:
+        sources = [StepSource(f) for f in steps.sequence()]
+    parsed = tuple(parse_step(s) for s in sources)
     if not parsed:
         raise steps.fail("needs at least one step")
     if all(s.setup for s in parsed):
         raise steps.fail("every step is a set-up step, so the check would score nothing; "
                          "leave `setup: true` off the steps the check is about")
-    _check_variables(steps, parsed)
+    _check_variables(parsed, [s.field for s in sources])
     return HttpCheck(parsed)
+
+
+def parse_step(source: StepSource) -> Step:
+    """One step: a request, or ``restart: true``; a flow's ``use:`` options applied."""
+    f = source.field
+    if "restart" in f.mapping():
+        r = f.mapping(RESTART_STEP_KEYS).require("restart")
+        if not r.boolean():
+            raise r.fail("a restart step says `restart: true`; leave the step out otherwise")
+        return Step(RESTART_REQUEST, Expect(), setup=True, restart=True, flow=source.flow)
+    step = _step(f)
+    return Step(step.request, step.expect, step.extracts, setup=step.setup or source.setup,
+                session=source.session or step.session, flow=source.flow)
 
 
 def _step(f: Field) -> Step:
@@ -192,12 +232,14 @@ def _step(f: Field) -> Step:
                 setup=st.boolean() if (st := m.get("setup")) else False, session=session)
 
 
-def _check_variables(steps: Field, parsed: tuple[Step, ...]) -> None:
+def _check_variables(parsed: tuple[Step, ...], fields: list[Field]) -> None:
     known: set[str] = set()
-    for index, (step, f) in enumerate(zip(parsed, steps.sequence(), strict=True)):
+    for index, (step, f) in enumerate(zip(parsed, fields, strict=True)):
         for var in _VAR_RE.findall(repr(step.request)):
             if var not in known:
-                raise f.fail(f"step {index + 1} uses ${{{var}}}, which no earlier step extracts")
+                where = f" (from {step.flow})" if step.flow else ""
+                raise f.fail(f"step {index + 1}{where} uses ${{{var}}}, which no earlier step "
+                             "extracts")
         known.update(e.name for e in step.extracts)
 
 

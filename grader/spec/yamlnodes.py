@@ -17,6 +17,7 @@ import yaml
 from grader.errors import SpecError
 
 _MISSING: Any = object()
+_MERGE = "tag:yaml.org,2002:merge"  # the tag of a `<<` key
 
 
 MAX_DOCUMENT = 1 << 20  # characters: specs and grade.yaml are far smaller
@@ -96,7 +97,7 @@ class Field:
         if not isinstance(self.node, yaml.MappingNode):
             raise self.fail(f"must be a mapping (key: value), got {self._kind()}")
         items: dict[str, Field] = {}
-        for key_node, value_node in self.node.value:
+        for key_node, value_node in self._merged(self.node):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise Field(key_node, self.path, self.name).fail("keys must be plain names")
             key = str(key_node.value)
@@ -107,6 +108,25 @@ class Field:
                 raise self.child(key_node, key).fail(f"unknown key; expected one of: {known}")
             items[key] = self.child(value_node, key)
         return Mapping(self, items)
+
+    def _merged(self, node: yaml.MappingNode, depth: int = 0
+                ) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The mapping's pairs with YAML merge keys (``<<: *name``) resolved: its own keys win."""
+        own = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        names = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        for key, value in node.value:
+            if key.tag != _MERGE:
+                continue
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode) or depth >= MAX_DEPTH:
+                    raise Field(value, self.path, self.name).fail(
+                        "`<<:` merges a mapping (<<: *name) or a list of them")
+                for k, v in self._merged(source, depth + 1):
+                    if isinstance(k, yaml.ScalarNode) and k.value not in names:
+                        names.add(k.value)
+                        own.append((k, v))
+        return own
 
     def sequence(self) -> list[Field]:
         if not isinstance(self.node, yaml.SequenceNode):

@@ -1,0 +1,3 @@
+from todo import create_app
+
+app = create_app()
