@@ -2,9 +2,11 @@
 
 The parser (grader.spec) stops at the first problem. Rather than a second,
 forgiving parser, validation re-runs the real one on the same YAML tree: after
-each problem it sets aside what caused it (the whole check, or the one
-top-level, ``limits`` or ``setup`` key) and parses again, until the rest
-parses. Then it checks what the parser leaves alone: the id matches the
+each problem it sets aside what caused it (the one key inside a check, the
+one top-level, ``limits`` or ``setup`` key, or the whole check when nothing
+smaller will do) and parses again, until the rest parses. A problem that only
+the setting aside caused (a required key now missing) is not reported: the
+check is set aside whole instead. Then it checks what the parser leaves alone: the id matches the
 folder, points fit the 0.01 rounding of scores, the solution and starter are
 submissions (a .py file or a folder) and the mutants manifest is sound.
 
@@ -36,6 +38,12 @@ _STUB_PREFIX = "grade validate placeholder for check "
 _REQUIRED_TOP = ("id", "title")
 _STR = "tag:yaml.org,2002:str"
 _MISSING_KEY = re.compile(r"^missing required key '([^']+)'$")
+# Problems that taking a key out of a check can cause by itself.
+_CAUSED_BY_DROPPING = re.compile(r"missing required key|needs one of|needs at least|"
+                                 r"must not be empty|says nothing to check|give exactly one of|"
+                                 r"a row needs|is empty")
+_KINDS = frozenset({"request", "steps", "model", "database", "pytest"})
+_SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,23 @@ class _Trust:
 
     id: bool = True
     stubbed: set[int] = field(default_factory=set)  # indexes of checks set aside
+    # Fields taken out of checks (``checks[2].request.method``), by check index.
+    dropped: dict[int, list[str]] = field(default_factory=dict)
+    # Required keys given a stand-in after they were taken out: a problem with one
+    # of these is the stand-in's, not the author's.
+    stood_in: set[str] = field(default_factory=set)
+
+    def caused_by_dropping(self, error: SpecError) -> bool:
+        """Whether *error* may come only from a key taken out of its check."""
+        check = re.match(r"^checks\[(\d+)\]", error.field)
+        if check is None:
+            return False
+        if error.field in self.stood_in:
+            return True
+        if not _CAUSED_BY_DROPPING.search(error.problem):
+            return False
+        return any(d == error.field or d.startswith((error.field + ".", error.field + "["))
+                   for d in self.dropped.get(int(check.group(1)), []))
 
 
 def _parse_all(spec_path: Path) -> tuple[Exercise | None, list[SpecError], _Trust]:
@@ -137,6 +162,12 @@ def _reparse(root: Field, spec_path: Path, digest: str
         try:
             return parse_document(root, spec_path, digest), problems, trust
         except SpecError as e:
+            if trust.caused_by_dropping(e) and isinstance(root.node, yaml.MappingNode):
+                index = int(e.field[len("checks["):e.field.index("]")])
+                if not (_stand_in(root.node, e, trust)
+                        or _stub_check(root.node, index, e.field, trust)):
+                    break
+                continue
             problems.append(e)
             if not _set_aside(root.node, e, trust):
                 break
@@ -156,7 +187,9 @@ def _set_aside(top: yaml.Node, error: SpecError, trust: _Trust) -> bool:
             return True
         return False
     if (check := re.match(r"^checks\[(\d+)\]", where)) is not None:
-        return _stub_check(top, int(check.group(1)), where, trust)
+        index = int(check.group(1))
+        return (_drop_in_check(top, index, where, trust)
+                or _stub_check(top, index, where, trust))
     key = _top_key(top, where)
     if key is None or key == "checks":
         return False
@@ -193,9 +226,84 @@ def _stub_check(top: yaml.MappingNode, index: int, where: str, trust: _Trust) ->
         (_scalar("request", mark), yaml.MappingNode("tag:yaml.org,2002:map", [
             (_scalar("path", mark), _scalar("/", mark))], mark, mark)),
     ], mark, mark)
+    first = re.match(r"^\.([^.\[]+)", where[len(f"checks[{index}]"):])
+    if isinstance(old, yaml.MappingNode) and first and first.group(1) in _KINDS | {"expect"}:
+        # The problem is in what the check does: keep its other keys (points,
+        # hidden, hint, ...) so their problems are found too.
+        kept = [(k, v) for k, v in old.value if isinstance(k, yaml.ScalarNode)
+                and k.value not in _KINDS | {"expect", "name"}]
+        stub.value = stub.value[:1] + [(k, v) for k, v in kept] + stub.value[2:]
+        if not any(k.value == "points" for k, _ in kept):
+            stub.value.insert(1, (_scalar("points", mark), yaml.ScalarNode(
+                "tag:yaml.org,2002:int", "1", mark, mark)))
     checks.value[index] = stub
     trust.stubbed.add(index)
     return True
+
+
+def _drop_in_check(top: yaml.MappingNode, index: int, where: str, trust: _Trust) -> bool:
+    """Take the one key *where* names out of check *index*, so its other keys are read."""
+    checks = _value(top, "checks")
+    if not isinstance(checks, yaml.SequenceNode) or index >= len(checks.value):
+        return False
+    rest = where[len(f"checks[{index}]"):]
+    segments: list[str | int] = []
+    for found in _SEGMENT.finditer(rest):
+        segments.append(found.group(1) if found.group(1) is not None else int(found.group(2)))
+    if "".join(f".{s}" if isinstance(s, str) else f"[{s}]" for s in segments) != rest \
+            or not segments or not isinstance(segments[-1], str) \
+            or segments[0] == "name" or (len(segments) == 1 and segments[0] in _KINDS):
+        return False
+    node: yaml.Node | None = checks.value[index]
+    for segment in segments[:-1]:
+        if isinstance(segment, int) and isinstance(node, yaml.SequenceNode) \
+                and segment < len(node.value):
+            node = node.value[segment]
+        elif isinstance(segment, str) and isinstance(node, yaml.MappingNode):
+            node = _value(node, segment)
+        else:
+            return False
+    last = segments[-1]
+    assert isinstance(last, str)
+    if not isinstance(node, yaml.MappingNode) or not _has(node, last):
+        return False
+    _drop(node, last)
+    trust.dropped.setdefault(index, []).append(where)
+    return True
+
+
+def _stand_in(top: yaml.MappingNode, error: SpecError, trust: _Trust) -> bool:
+    """Put a plain stand-in back for a required key that was taken out, once.
+
+    "/" is text, a path and a value most keys accept, so the check's other
+    keys are still read; if the stand-in is refused, the check is set aside.
+    """
+    missing = _MISSING_KEY.match(error.problem)
+    target = f"{error.field}.{missing.group(1)}" if missing else ""
+    if not missing or target in trust.stood_in or target not in {
+            d for ds in trust.dropped.values() for d in ds}:
+        return False
+    node = _node_at(top, error.field)
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    _put(node, missing.group(1), "/")
+    trust.stood_in.add(target)
+    return True
+
+
+def _node_at(top: yaml.MappingNode, where: str) -> yaml.Node | None:
+    """The node a field name such as ``checks[1].steps[0].request`` points at."""
+    node: yaml.Node | None = top
+    for found in _SEGMENT.finditer("." + where):
+        key, index = found.group(1), found.group(2)
+        if index is not None and isinstance(node, yaml.SequenceNode) \
+                and int(index) < len(node.value):
+            node = node.value[int(index)]
+        elif key is not None and isinstance(node, yaml.MappingNode):
+            node = _value(node, key)
+        else:
+            return None
+    return node
 
 
 def _scalar(text: str, mark: yaml.Mark) -> yaml.ScalarNode:
