@@ -181,3 +181,24 @@ def test_json_output_is_one_object() -> None:
     # what `submit --json` prints is to_json(); it must survive a round trip
     r = result(check("a", "passed", 1))
     assert json.loads(json.dumps(r.to_json(), ensure_ascii=False))["checks"][0]["name"] == "a"
+
+
+@pytest.mark.parametrize("argv", [
+    ("submit", "bad", "x.py", "--json"),  # an invalid spec
+    ("submit", "ex99", "x.py", "--json"),  # an unknown exercise
+    ("submit", "ex01", "nowhere/app.py", "--json"),  # a missing path
+])
+def test_submit_json_on_a_usage_error_prints_one_error_object(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        argv: tuple[str, ...]) -> None:
+    broken_catalogue(tmp_path / "cat")
+    monkeypatch.setenv("GRADE_EXERCISES", str(tmp_path / "cat"))
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER)  # nothing here needs the engine
+    code, out, err = grade(capsys, *argv)
+    assert code == 2
+    shown = json.loads(out)  # exactly one object: a second would not parse
+    assert shown["status"] == "error" and shown["exercise"] == argv[1]
+    assert shown["checks"] == [] and shown["score"] == 0
+    assert shown["problem"]["message"] in err
+    if argv[1] == "bad":
+        assert shown["problem"]["kind"] == "SpecError" and shown["problem"]["line"] == 5

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,10 +28,14 @@ import yaml
 from grader.authoring.flow_lists import SpecWarning, split_items
 from grader.authoring.selftest import MUTANTS_DIR, MUTANTS_MANIFEST, read_mutants
 from grader.errors import ExerciseNotFound, SpecError
-from grader.spec.catalog import available, exercises_root
+from grader.spec.catalog import Roots, as_roots, available, instructor_roots, located, roots
 from grader.spec.exercise import SPEC_FILENAME, Exercise, load_exercise, parse_document
 from grader.spec.yamlnodes import Field, load_document
 
+# The first line of the student README `grade new` writes (scaffold.py); validate
+# warns while it is there.
+README_MARKER = ("<!-- grade new wrote this README. Rewrite it for your students (grade show "
+                 "prints it), then delete this line. -->")
 MAX_ROUNDS = 500  # a spec never has this many problems; a guard against loops
 # Stand-ins for what a broken spec lacks, so parsing can go on past it.
 _PLACEHOLDER_ID = "grade-validate-placeholder"
@@ -69,17 +74,26 @@ class Validation:
         return [text for _, _, text in sorted(shown, key=lambda s: (s[0], s[1]))]
 
 
-def find_specs(target: str | None, root: Path | None = None) -> list[Path]:
-    """Spec files for an exercise id, a spec file, an exercise folder or a catalogue."""
-    root = root or exercises_root()
+def find_specs(target: str | None, root: Roots = None, dirs: Sequence[Path] = ()
+               ) -> list[Path]:
+    """Spec files for an exercise id, a spec file, an exercise folder or a catalogue.
+
+    Ids are looked up in *root*, else in the catalogues side by side (*dirs*
+    first). With no target: every exercise of *root*, else of the instructor's
+    catalogues (the shipped one when none is given).
+    """
+    everywhere = as_roots(root) if root is not None else roots(dirs)
     if target is None:
-        if not (names := available(root)):
-            raise ExerciseNotFound(f"no exercises in {root}: no folder there holds "
-                                   f"{SPEC_FILENAME}. Pass a path, or set GRADE_EXERCISES.")
-        return [root / name / SPEC_FILENAME for name in names]
-    by_id = root / target / SPEC_FILENAME
-    if "/" not in target and by_id.is_file():
-        return [by_id]
+        chosen = as_roots(root) if root is not None else (instructor_roots(dirs)
+                                                          or everywhere)
+        if not (specs := located(chosen)):
+            shown = ", ".join(str(r) for r in chosen)
+            raise ExerciseNotFound(f"no exercises in {shown}: no folder there holds "
+                                   f"{SPEC_FILENAME}. Pass a path, --dir DIR, or set "
+                                   "GRADE_EXERCISES.")
+        return [specs[name] for name in sorted(specs)]
+    if "/" not in target and target in (specs := located(everywhere)):
+        return [specs[target]]
     path = Path(target)
     if path.is_file():
         return [path]
@@ -87,7 +101,7 @@ def find_specs(target: str | None, root: Path | None = None) -> list[Path]:
         return [path / SPEC_FILENAME]
     if path.is_dir() and (found := sorted(path.glob(f"*/{SPEC_FILENAME}"))):
         return found
-    listed = ", ".join(available(root)) or "none"
+    listed = ", ".join(available(everywhere)) or "none"
     raise ExerciseNotFound(f"{target!r} is neither an exercise (available: {listed}) nor a "
                            f"spec file or folder holding {SPEC_FILENAME}")
 
@@ -407,7 +421,22 @@ def _warnings(spec_path: Path) -> list[SpecWarning]:
     manifest = spec_path.parent / MUTANTS_DIR / MUTANTS_MANIFEST
     if manifest.is_file() and (listed := _source(manifest)) is not None:
         found += split_items(listed[1], listed[0], str(manifest), names)
-    return found
+    return found + _scaffold_readme(spec_path, spec[1])
+
+
+def _scaffold_readme(spec_path: Path, root: yaml.Node) -> list[SpecWarning]:
+    """The student README that `grade new` wrote, never rewritten."""
+    named = _value(root, "readme") if isinstance(root, yaml.MappingNode) else None
+    readme = spec_path.parent / (str(named.value) if isinstance(named, yaml.ScalarNode)
+                                 else "README.md")
+    try:
+        lines = readme.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []  # no README, or one the parser reports
+    return [SpecWarning(str(readme), n, "", "this is still the README `grade new` wrote; "
+                        "students read it (`grade show`), so describe this exercise's task "
+                        "and delete the `grade new` line")
+            for n, line in enumerate(lines, start=1) if README_MARKER in line][:1]
 
 
 def _check_names(root: yaml.Node) -> frozenset[str]:
