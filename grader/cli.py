@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -112,10 +113,14 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where the gradebook and reports go [default: grade-reports/EX].")
 @click.option("--force", is_flag=True, help="Grade again even what is already graded.")
+@click.option("--due-date", "due_date", metavar="ISO", default=None,
+              help="The assignment's due date (2026-12-01T23:59+01:00; no zone: UTC): "
+                   "checks with visibility: after_due_date are shown after it.")
 @_sandbox_option
 @_dir_option
 def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
-          force: bool, sandbox: SandboxKind, dirs: tuple[Path, ...]) -> None:
+          force: bool, due_date: str | None, sandbox: SandboxKind,
+          dirs: tuple[Path, ...]) -> None:
     """Grade a class: SUBMISSIONS holds one folder, .py or .zip per student."""
     from grader.batch import run as batching  # multiprocessing: only when batch grading
 
@@ -124,7 +129,8 @@ def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
         raise SubmissionPathError(f"{submissions}: no such folder. Pass the folder that holds "
                                   "one subfolder, .py file or .zip file per student.")
     options = batching.BatchOptions(out or Path("grade-reports") / ex.id,
-                                    jobs or batching.default_jobs(), force)
+                                    jobs or batching.default_jobs(), force,
+                                    _due_date(due_date))
     students = batching.find_students(submissions, options.out)
     with _sandboxes(sandbox, [ex]) as sandboxes:
         done = batching.run_batch(ex, students, sandboxes, options)
@@ -284,6 +290,18 @@ def _catalogues(dirs: Sequence[Path], exercise: str | None = None) -> tuple[Path
         if exercise is None or clash.id == exercise:
             _progress(f"grade: warning: {clash.warning()}")
     return roots
+
+
+def _due_date(text: str | None) -> str:
+    """--due-date as ISO 8601 with its zone (UTC when none is given); "" when absent."""
+    if text is None:
+        return ""
+    try:
+        due = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date and time; write e.g. "
+                                 "2026-12-01T23:59+01:00", param_hint="--due-date") from e
+    return (due if due.tzinfo else due.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def usage_error_json(exercise: str, error: UsageError) -> dict[str, Any]:
