@@ -12,7 +12,7 @@ from grader.spec import catalog
 
 SHIPPED = data_path("exercises")
 
-SHIPPED_IDS = [f"ex0{n}" for n in range(1, 9)]
+SHIPPED_IDS = [f"ex0{n}" for n in range(1, 9)] + ["ex11"]
 
 
 def spec_text(ex_id: str, title: str = "An exercise") -> str:
@@ -83,7 +83,7 @@ def test_an_unknown_id_lists_the_available_ones(root: Path, name: str) -> None:
         catalog.find(name)
     message = str(info.value)
     assert f"unknown exercise {name!r}" in message
-    assert "Available: aa1, ex01, " in message and "ex08, zz9." in message
+    assert "Available: aa1, ex01, " in message and "ex11, zz9." in message
     assert "grade list" in message
     assert isinstance(info.value, UsageError)
 
