@@ -21,6 +21,7 @@ import click
 from grader.authoring import scaffold, selftest, validate
 from grader.ci import config as ci_config
 from grader.ci import run as ci
+from grader.common.data_files import data_path
 from grader.common.text import printable, safe_text
 from grader.errors import GraderError, SpecError, SubmissionPathError, UsageError
 from grader.grading.run import grade
@@ -61,6 +62,12 @@ def list_cmd(dirs: tuple[Path, ...]) -> None:
     """Show the available exercises."""
     for ex in catalog.load_all(_catalogues(dirs)):
         click.echo(f"{ex.id}  {ex.title:<20} {ex.max_score:g} points  {ex.summary}")
+
+
+@cli.command("docs")
+def docs_cmd() -> None:
+    """Print the folder of grade's documentation (the tutorial, the spec language)."""
+    click.echo(data_path("docs"))
 
 
 @cli.command()

@@ -100,7 +100,7 @@ def _diff(solution: str, mutant: str) -> str:
 
 _SPEC = """\
 # yaml-language-server: $schema=../exercise.schema.json
-# {id}: {title}. The spec language: docs/spec-language.md in the grade sources.
+# {id}: {title}. The spec language: spec-language.md in the folder `grade docs` prints.
 id: {id}
 title: {title_yaml}
 summary: "GET / answers {greeting}"
