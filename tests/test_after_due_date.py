@@ -97,3 +97,23 @@ def test_after_the_date_it_is_shown() -> None:
 
 def junit_xml_text(r: GradeResult) -> str:
     return to_xml([ExerciseVerdict(r, "app.py", True, 3.0)])
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    ("2026-12-01T23:59+01:00", "2026-12-01T23:59:00+01:00"),  # with its zone
+    ("2026-12-01T23:59", "2026-12-01T23:59:00+00:00"),  # no zone: UTC
+    (None, ""),  # no flag: no due date, the checks stay hidden
+])
+def test_the_due_date_flag(text: str | None, stored: str) -> None:
+    from grader.cli import _due_date
+    assert _due_date(text) == stored
+
+
+def test_a_bad_due_date_is_a_usage_error(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.cli import main
+    (tmp_path / "class").mkdir()
+    with pytest.raises(SystemExit) as info:
+        main(["batch", "ex11", str(tmp_path / "class"), "--due-date", "next friday"])
+    assert info.value.code == 2
+    assert "--due-date" in capsys.readouterr().err
