@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -20,8 +21,9 @@ import click
 from grader.authoring import scaffold, selftest, validate
 from grader.ci import config as ci_config
 from grader.ci import run as ci
+from grader.common.data_files import data_path
 from grader.common.text import printable, safe_text
-from grader.errors import GraderError, SubmissionPathError
+from grader.errors import GraderError, SpecError, SubmissionPathError, UsageError
 from grader.grading.run import grade
 from grader.reports import github
 from grader.reports.html import write_submission_report
@@ -37,6 +39,11 @@ from grader.sandbox import (
 from grader.spec import catalog, pinned
 from grader.spec.exercise import Exercise
 
+_dir_option = click.option(
+    "--dir", "dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+    help="An instructor's catalogue folder, searched before $GRADE_EXERCISES and the "
+         "shipped one (repeatable; the first that has an id wins).")
+
 _sandbox_option = click.option(
     "--sandbox", type=click.Choice(["docker", "process"]), default="docker",
     envvar="GRADE_SANDBOX", show_default=True, show_envvar=True,
@@ -50,17 +57,25 @@ def cli() -> None:
 
 
 @cli.command("list")
-def list_cmd() -> None:
+@_dir_option
+def list_cmd(dirs: tuple[Path, ...]) -> None:
     """Show the available exercises."""
-    for ex in catalog.load_all():
+    for ex in catalog.load_all(_catalogues(dirs)):
         click.echo(f"{ex.id}  {ex.title:<20} {ex.max_score:g} points  {ex.summary}")
+
+
+@cli.command("docs")
+def docs_cmd() -> None:
+    """Print the folder of grade's documentation (the tutorial, the spec language)."""
+    click.echo(data_path("docs"))
 
 
 @cli.command()
 @click.argument("exercise")
-def show(exercise: str) -> None:
+@_dir_option
+def show(exercise: str, dirs: tuple[Path, ...]) -> None:
     """Print an exercise's instructions."""
-    ex = catalog.find(exercise)
+    ex = catalog.find(exercise, _catalogues(dirs, exercise))
     if ex.readme is None:
         click.echo(f"{ex.id}: {ex.title}\n\n{ex.summary}")
         return
@@ -74,13 +89,19 @@ def show(exercise: str) -> None:
 @click.option("--report-dir", type=click.Path(path_type=Path), default=Path("grade-reports"),
               show_default=True, help="Where the HTML and JSON reports go.")
 @_sandbox_option
+@_dir_option
 def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
-           sandbox: SandboxKind) -> None:
+           sandbox: SandboxKind, dirs: tuple[Path, ...]) -> None:
     """Grade PATH (a .py file or a folder) for EXERCISE."""
-    ex = catalog.find(exercise)
-    if not path.exists():
-        raise SubmissionPathError(f"{path}: no such file or folder. Pass your app's .py file "
-                                  "or the folder that holds it.")
+    try:
+        ex = catalog.find(exercise, _catalogues(dirs, exercise))
+        if not path.exists():
+            raise SubmissionPathError(f"{path}: no such file or folder. Pass your app's .py "
+                                      "file or the folder that holds it.")
+    except UsageError as e:
+        if as_json:  # the --json contract: exactly one object, also when nothing was graded
+            click.echo(json.dumps(usage_error_json(exercise, e), ensure_ascii=False))
+        raise
     with _sandboxes(sandbox, [ex]) as sandboxes:
         result = grade(ex, path, sandboxes)
     result = write_submission_report(result, report_dir, ex.id, path)
@@ -99,18 +120,24 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where the gradebook and reports go [default: grade-reports/EX].")
 @click.option("--force", is_flag=True, help="Grade again even what is already graded.")
+@click.option("--due-date", "due_date", metavar="ISO", default=None,
+              help="The assignment's due date (2026-12-01T23:59+01:00; no zone: UTC): "
+                   "checks with visibility: after_due_date are shown after it.")
 @_sandbox_option
+@_dir_option
 def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
-          force: bool, sandbox: SandboxKind) -> None:
+          force: bool, due_date: str | None, sandbox: SandboxKind,
+          dirs: tuple[Path, ...]) -> None:
     """Grade a class: SUBMISSIONS holds one folder, .py or .zip per student."""
     from grader.batch import run as batching  # multiprocessing: only when batch grading
 
-    ex = catalog.find(exercise)
+    ex = catalog.find(exercise, _catalogues(dirs, exercise))
     if not submissions.is_dir():
         raise SubmissionPathError(f"{submissions}: no such folder. Pass the folder that holds "
                                   "one subfolder, .py file or .zip file per student.")
     options = batching.BatchOptions(out or Path("grade-reports") / ex.id,
-                                    jobs or batching.default_jobs(), force)
+                                    jobs or batching.default_jobs(), force,
+                                    _due_date(due_date))
     students = batching.find_students(submissions, options.out)
     with _sandboxes(sandbox, [ex]) as sandboxes:
         done = batching.run_batch(ex, students, sandboxes, options)
@@ -190,9 +217,11 @@ def image_build(rebuild: bool, base: str | None, requirements: Path | None) -> N
 
 @cli.command("validate")
 @click.argument("target", required=False, metavar="[EX|PATH]")
-def validate_cmd(target: str | None) -> None:
+@_dir_option
+def validate_cmd(target: str | None, dirs: tuple[Path, ...]) -> None:
     """Check every spec (or one exercise, spec or folder); print each problem and warning."""
-    results = validate.validate_all(validate.find_specs(target))
+    _catalogues(dirs, target)
+    results = validate.validate_all(validate.find_specs(target, dirs=dirs))
     problems = [p for v in results for p in v.problems]
     for v in results:  # warnings never change the exit code
         for line in v.lines():
@@ -212,10 +241,14 @@ def validate_cmd(target: str | None) -> None:
               "./exercises].")
 def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
     """Create exercise EX: spec, solution, starter, README and a first mutant."""
-    folder = scaffold.new_exercise(exercise_id, title, directory or scaffold.default_directory())
+    directory = directory or scaffold.default_directory()
+    folder = scaffold.new_exercise(exercise_id, title, directory)
     click.echo(f"created {folder}/ (exercise.yaml, solution.py, starter.py, README.md, "
                "mutants/)")
-    click.echo(f"next: edit them, then `grade validate {folder}` and `grade selftest {folder}`")
+    listed = [p for p in os.environ.get("GRADE_EXERCISES", "").split(os.pathsep) if p]
+    found = "" if listed and Path(listed[0]) == directory else f" --dir {directory}"
+    click.echo(f"next: edit them, then `grade validate{found} {exercise_id}` and "
+               f"`grade selftest{found} {exercise_id}`")
 
 
 @cli.command("selftest")
@@ -223,9 +256,12 @@ def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks each mutant fails "
               "beyond those it must.")
 @_sandbox_option
-def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind) -> None:
+@_dir_option
+def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind,
+                 dirs: tuple[Path, ...]) -> None:
     """Grade each exercise's solution, starter and mutants; fail if a spec lets one through."""
-    checked = validate.validate_all(validate.find_specs(target))
+    _catalogues(dirs, target)
+    checked = validate.validate_all(validate.find_specs(target, dirs=dirs))
     for warning in (w for v in checked for w in v.warnings):
         click.echo(str(warning), err=True)
     problems = [p for v in checked for p in v.problems]
@@ -251,6 +287,36 @@ def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind) -> Non
                    + ", ".join(failed))
         sys.exit(1)
     click.echo(f"selftest: all {len(exercises)} exercise(s) passed")
+
+
+def _catalogues(dirs: Sequence[Path], exercise: str | None = None) -> tuple[Path, ...]:
+    """The catalogues side by side; warns of each id one hides in another (only
+    *exercise*'s, when given)."""
+    roots = catalog.roots(dirs)
+    for clash in catalog.shadowed(roots):
+        if exercise is None or clash.id == exercise:
+            _progress(f"grade: warning: {clash.warning()}")
+    return roots
+
+
+def _due_date(text: str | None) -> str:
+    """--due-date as ISO 8601 with its zone (UTC when none is given); "" when absent."""
+    if text is None:
+        return ""
+    try:
+        due = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 date and time; write e.g. "
+                                 "2026-12-01T23:59+01:00", param_hint="--due-date") from e
+    return (due if due.tzinfo else due.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def usage_error_json(exercise: str, error: UsageError) -> dict[str, Any]:
+    """``submit --json``'s one object when nothing could be graded: status error."""
+    where = {"file": error.path, "line": error.line} if isinstance(error, SpecError) else {}
+    return {"exercise": exercise, "status": "error", "score": 0.0, "max_score": 0.0,
+            "checks": [], "report": None, "app": None,
+            "problem": {"kind": type(error).__name__, "message": str(error), **where}}
 
 
 @contextmanager

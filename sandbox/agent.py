@@ -154,6 +154,11 @@ class Agent:
             text = repr(cls(**fields))
         return {"found": True, "repr": str.__str__(text) if isinstance(text, str) else None}
 
+    def op_jinja_filters(self) -> dict[str, Any]:
+        """The names of the app's Jinja filters (Jinja's own included), as plain text."""
+        names = [str.__str__(k) for k in self._app().jinja_env.filters if isinstance(k, str)]
+        return {"filters": sorted(n for n in names if len(n) <= 100)[:1000]}
+
     def op_dump_db(self) -> dict[str, Any]:
         db = self._db()
         with self._app().app_context():
@@ -760,7 +765,7 @@ def control_loop(agent: Agent, boot: Boot, conn: socket.socket,
     ops: dict[str, Callable[..., dict[str, Any]]] = {
         "put": agent.op_put, "load": agent.op_load, "models": agent.op_models,
         "repr": agent.op_repr, "dump_db": agent.op_dump_db, "migrate": agent.op_migrate,
-        "dump_file": agent.op_dump_file}
+        "dump_file": agent.op_dump_file, "jinja_filters": agent.op_jinja_filters}
     while True:
         line = reader.readline(MAX_REQUEST)
         if not line:

@@ -12,7 +12,7 @@ from grader.spec import catalog
 
 SHIPPED = data_path("exercises")
 
-SHIPPED_IDS = [f"ex0{n}" for n in range(1, 10)]
+SHIPPED_IDS = [f"ex{n:02d}" for n in range(1, 12)]
 
 
 def spec_text(ex_id: str, title: str = "An exercise") -> str:
@@ -40,7 +40,9 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_available_lists_exercise_folders_sorted(root: Path) -> None:
-    assert catalog.available() == ["aa1", "zz9"]
+    # the instructor's catalogue sits beside the shipped one, not in its place
+    assert catalog.available() == sorted(["aa1", "zz9", *SHIPPED_IDS])
+    assert catalog.available(root) == ["aa1", "zz9"]
     assert catalog.exercises_root() == root
 
 
@@ -54,7 +56,8 @@ def test_the_environment_is_read_when_called(root: Path,
 def test_available_of_a_missing_folder_is_empty(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADE_EXERCISES", str(tmp_path / "nothing"))
-    assert catalog.available() == []
+    assert catalog.available(tmp_path / "nothing") == []
+    assert catalog.available() == SHIPPED_IDS
 
 
 def test_an_explicit_root_wins(root: Path, tmp_path: Path) -> None:
@@ -80,15 +83,14 @@ def test_an_unknown_id_lists_the_available_ones(root: Path, name: str) -> None:
         catalog.find(name)
     message = str(info.value)
     assert f"unknown exercise {name!r}" in message
-    assert "Available: aa1, zz9." in message
+    assert "Available: aa1, ex01, " in message and "ex11, zz9." in message
     assert "grade list" in message
     assert isinstance(info.value, UsageError)
 
 
-def test_an_empty_catalogue_says_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GRADE_EXERCISES", str(tmp_path))
+def test_an_empty_catalogue_says_none(tmp_path: Path) -> None:
     with pytest.raises(ExerciseNotFound, match="Available: none"):
-        catalog.find("ex01")
+        catalog.find("ex01", tmp_path)
 
 
 def test_find_by_folder_path(root: Path, tmp_path: Path) -> None:
@@ -129,8 +131,42 @@ def test_a_broken_spec_is_a_spec_error(root: Path) -> None:
 
 
 def test_load_all(root: Path) -> None:
-    assert [ex.id for ex in catalog.load_all()] == ["aa1", "zz9"]
+    assert [ex.id for ex in catalog.load_all(root)] == ["aa1", "zz9"]
+    assert [ex.id for ex in catalog.load_all()] == sorted(["aa1", "zz9", *SHIPPED_IDS])
 
 
 def test_the_shipped_catalogue_loads() -> None:
     assert [ex.id for ex in catalog.load_all(SHIPPED)] == SHIPPED_IDS
+
+
+# -- catalogues side by side -------------------------------------------------------------
+
+
+def test_an_instructors_id_wins_over_the_shipped_one(root: Path) -> None:
+    make_catalogue(root, "ex02")
+    assert catalog.find("ex02").spec_path == root / "ex02" / "exercise.yaml"
+    (clash,) = catalog.shadowed()
+    assert (clash.id, clash.used, clash.hidden) == ("ex02", root / "ex02", SHIPPED / "ex02")
+    assert str(root / "ex02") in clash.warning() and str(SHIPPED / "ex02") in clash.warning()
+
+
+def test_dirs_come_first_then_the_environment_then_the_shipped(root: Path,
+                                                               tmp_path: Path) -> None:
+    second = make_catalogue(tmp_path / "second", "zz9", "cc3")
+    flagged = make_catalogue(tmp_path / "flagged", "cc3")
+    import os
+    os.environ["GRADE_EXERCISES"] = f"{root}{os.pathsep}{second}"
+    assert catalog.roots() == (root, second, SHIPPED)
+    assert catalog.roots([flagged]) == (flagged, root, second, SHIPPED)
+    assert catalog.find("zz9").directory == root / "zz9"  # the first listed wins
+    assert catalog.find("cc3", catalog.roots([flagged])).directory == flagged / "cc3"
+    assert {(c.id, c.used) for c in catalog.shadowed(catalog.roots([flagged]))} == {
+        ("zz9", root / "zz9"), ("cc3", flagged / "cc3")}
+
+
+def test_an_exercise_made_here_says_how_to_add_its_catalogue(
+        root: Path, tmp_path: Path) -> None:
+    make_catalogue(tmp_path / "exercises", "mine")  # `grade new mine` in tmp_path
+    with pytest.raises(ExerciseNotFound, match="pass --dir exercises"):
+        catalog.find("mine")
+    assert catalog.find("mine", catalog.roots([Path("exercises")])).id == "mine"

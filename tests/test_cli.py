@@ -16,7 +16,7 @@ from grader.grading.scoring import CheckResult, GradeResult, Problem
 SUBMISSION = Path(__file__).resolve().parent / "submissions" / "ex01_factory" / "app.py"
 NO_DOCKER = "unix:///nonexistent.sock"
 
-SHIPPED_IDS = [f"ex0{n}" for n in range(1, 10)]
+SHIPPED_IDS = [f"ex{n:02d}" for n in range(1, 12)]
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +84,7 @@ def test_an_unknown_exercise_exits_2_with_the_list(capsys: pytest.CaptureFixture
     code, out, err = grade(capsys, *argv)
     assert code == 2 and out == ""
     assert "unknown exercise 'ex99'" in err
-    assert "Available: ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09" in err
+    assert "Available: ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09, ex10, ex11" in err
 
 
 def test_a_missing_path_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
@@ -181,3 +181,24 @@ def test_json_output_is_one_object() -> None:
     # what `submit --json` prints is to_json(); it must survive a round trip
     r = result(check("a", "passed", 1))
     assert json.loads(json.dumps(r.to_json(), ensure_ascii=False))["checks"][0]["name"] == "a"
+
+
+@pytest.mark.parametrize("argv", [
+    ("submit", "bad", "x.py", "--json"),  # an invalid spec
+    ("submit", "ex99", "x.py", "--json"),  # an unknown exercise
+    ("submit", "ex01", "nowhere/app.py", "--json"),  # a missing path
+])
+def test_submit_json_on_a_usage_error_prints_one_error_object(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        argv: tuple[str, ...]) -> None:
+    broken_catalogue(tmp_path / "cat")
+    monkeypatch.setenv("GRADE_EXERCISES", str(tmp_path / "cat"))
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER)  # nothing here needs the engine
+    code, out, err = grade(capsys, *argv)
+    assert code == 2
+    shown = json.loads(out)  # exactly one object: a second would not parse
+    assert shown["status"] == "error" and shown["exercise"] == argv[1]
+    assert shown["checks"] == [] and shown["score"] == 0
+    assert shown["problem"]["message"] in err
+    if argv[1] == "bad":
+        assert shown["problem"]["kind"] == "SpecError" and shown["problem"]["line"] == 5

@@ -20,8 +20,8 @@ from grader.spec.exercise import load_exercise
 
 from .helpers import EXERCISES
 
-FILES = ["README.md", "exercise.yaml", "mutants/mutants.yaml", "mutants/no_bang.py",
-         "mutants/wrong_route.py", "solution.py", "starter.py"]
+FILES = ["README.md", "exercise.yaml", "mutants/mutants.yaml", "mutants/no_bang.diff",
+         "mutants/wrong_route.diff", "solution.py", "starter.py"]
 
 
 def tree(folder: Path) -> list[str]:
@@ -37,7 +37,7 @@ def test_new_exercise_writes_a_valid_exercise(tmp_path: Path) -> None:
     ex = result.exercise
     assert ex is not None and (ex.id, ex.title) == ("ex42", "Hello route")
     assert ex.solution == (folder / "solution.py").resolve()
-    assert [m.name for m in load_mutants(ex)] == ["no_bang.py", "wrong_route.py"]
+    assert [m.name for m in load_mutants(ex)] == ["no_bang.diff", "wrong_route.diff"]
     assert "grade submit ex42 app.py" in (folder / "README.md").read_text(encoding="utf-8")
 
 
@@ -93,11 +93,33 @@ def test_cli_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["new", "ex42", "--title", "Hello route", "--dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert f"created {tmp_path / 'ex42'}/" in out
-    assert f"grade selftest {tmp_path / 'ex42'}" in out
+    assert f"grade selftest --dir {tmp_path} ex42" in out
     with pytest.raises(SystemExit) as info:
         main(["new", "ex42", "--title", "Again", "--dir", str(tmp_path)])
     assert info.value.code == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_new_then_selftest_by_id_with_the_same_dir(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRADE_EXERCISES", raising=False)
+    main(["new", "ex42", "--title", "Hello route", "--dir", str(tmp_path)])
+    capsys.readouterr()
+    main(["validate", "--dir", str(tmp_path), "ex42"])  # exits 0: returns
+    out = capsys.readouterr().out
+    assert "ok: 1 spec(s) valid" in out
+    assert "README.md:1: warning: this is still the README `grade new` wrote" in out
+    monkeypatch.setenv("GRADE_EXERCISES", str(tmp_path))  # or by the environment
+    main(["validate", "ex42"])
+    assert "ok: 1 spec(s) valid" in capsys.readouterr().out
+
+
+def test_a_rewritten_readme_is_not_warned_about(tmp_path: Path) -> None:
+    folder = new_exercise("ex42", "T", tmp_path)
+    readme = folder / "README.md"
+    readme.write_text("\n".join(readme.read_text(encoding="utf-8").splitlines()[1:]))
+    assert validate_spec(folder / "exercise.yaml").warnings == ()
 
 
 def test_cli_new_needs_a_title(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ a bad id or title never leaves a half-made exercise behind.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from grader.authoring.selftest import MUTANTS_DIR, MUTANTS_MANIFEST
-from grader.authoring.validate import validate_spec
+from grader.authoring.validate import README_MARKER, validate_spec
 from grader.common.data_files import data_path
 from grader.errors import UsageError
 from grader.spec.exercise import SPEC_FILENAME
@@ -24,9 +25,9 @@ SCHEMA_FILENAME = "exercise.schema.json"
 
 
 def default_directory() -> Path:
-    """Where new exercises go: $GRADE_EXERCISES, else ./exercises."""
-    override = os.environ.get("GRADE_EXERCISES")
-    return Path(override) if override else Path("exercises")
+    """Where new exercises go: the first folder of $GRADE_EXERCISES, else ./exercises."""
+    listed = [p for p in os.environ.get("GRADE_EXERCISES", "").split(os.pathsep) if p]
+    return Path(listed[0]) if listed else Path("exercises")
 
 
 def new_exercise(exercise_id: str, title: str, directory: Path) -> Path:
@@ -72,18 +73,34 @@ def _copy_schema(directory: Path) -> None:
 
 
 def render(exercise_id: str, title: str) -> dict[str, str]:
-    """The files of a new exercise, by path relative to its folder."""
+    """The files of a new exercise, by path relative to its folder.
+
+    The mutants are patches against the solution (authoring/patches.py), so
+    they stay a few lines each and follow the solution when it is rewritten.
+    """
     greeting = f"Hello from {exercise_id}!"
     values = {"id": exercise_id, "title": title, "greeting": greeting,
               "title_yaml": json.dumps(title, ensure_ascii=False),
               "greeting_yaml": json.dumps(greeting), "greeting_py": repr(greeting),
               "wrong_py": repr(greeting.rstrip("!"))}
-    return {name: text.format(**values) for name, text in _TEMPLATES.items()}
+    files = {name: text.format(**values) for name, text in _TEMPLATES.items()}
+    solution = files["solution.py"]
+    files[f"{MUTANTS_DIR}/no_bang.diff"] = _diff(solution, solution.replace(
+        values["greeting_py"], values["wrong_py"]))
+    files[f"{MUTANTS_DIR}/wrong_route.diff"] = _diff(solution, solution.replace(
+        '@app.route("/")', '@app.route("/hello")'))
+    return files
+
+
+def _diff(solution: str, mutant: str) -> str:
+    return "".join(difflib.unified_diff(solution.splitlines(keepends=True),
+                                        mutant.splitlines(keepends=True),
+                                        "solution.py", "solution.py", n=1))
 
 
 _SPEC = """\
 # yaml-language-server: $schema=../exercise.schema.json
-# {id}: {title}. The spec language: docs/spec-language.md in the grade sources.
+# {id}: {title}. The spec language: spec-language.md in the folder `grade docs` prints.
 id: {id}
 title: {title_yaml}
 summary: "GET / answers {greeting}"
@@ -139,7 +156,7 @@ if __name__ == "__main__":
     app.run(debug=True)
 """
 
-_README = """\
+_README = README_MARKER + """
 # {id}: {title}
 
 ## Task
@@ -171,38 +188,16 @@ grade submit {id} app.py
 _MANIFEST = """\
 # Known-wrong variants of solution.py. `grade selftest {id}` grades each one and
 # fails if it passes a check listed under `fails`.
+# Each is a patch against solution.py (a unified diff: `diff -u solution.py
+# mine.py > mutants/mine.diff`); a full copy (mine.py) or a folder works too.
 mutants:
-  - path: no_bang.py
+  - path: no_bang.diff
     why: the greeting misses its "!"
     fails: [home page says hello]
 
-  - path: wrong_route.py
+  - path: wrong_route.diff
     why: the view answers /hello, so / is a 404
     fails: [home page answers 200, home page says hello]
-"""
-
-_MUTANT = """\
-# Mutant: the greeting misses its "!".
-from flask import Flask
-
-app = Flask(__name__)
-
-
-@app.route("/")
-def home():
-    return {wrong_py}
-"""
-
-_WRONG_ROUTE = """\
-# Mutant: the view is on /hello, not on /.
-from flask import Flask
-
-app = Flask(__name__)
-
-
-@app.route("/hello")
-def home():
-    return {greeting_py}
 """
 
 _TEMPLATES = {
@@ -211,6 +206,4 @@ _TEMPLATES = {
     "starter.py": _STARTER,
     "README.md": _README,
     f"{MUTANTS_DIR}/{MUTANTS_MANIFEST}": _MANIFEST,
-    f"{MUTANTS_DIR}/no_bang.py": _MUTANT,
-    f"{MUTANTS_DIR}/wrong_route.py": _WRONG_ROUTE,
 }

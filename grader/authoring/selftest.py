@@ -16,12 +16,15 @@ knowing about Docker; the CLI passes the real sandbox.
 
 from __future__ import annotations
 
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from grader.authoring import patches
 from grader.errors import SpecError
 from grader.grading.scoring import GradeResult
 from grader.spec.exercise import Exercise
@@ -122,7 +125,7 @@ def read_mutants(exercise: Exercise, known_checks: frozenset[str] | None = None
     named: dict[Path, int] = {}
     for item in items:
         try:
-            mutant = _mutant(item, folder, known_checks)
+            mutant = _mutant(item, folder, known_checks, exercise.solution)
         except SpecError as e:
             problems.append(e)
             named.setdefault(_named_path(item, folder), item.line)
@@ -150,7 +153,8 @@ def load_mutants(exercise: Exercise) -> tuple[Mutant, ...]:
     return mutants
 
 
-def _mutant(item: Field, folder: Path, known: frozenset[str] | None) -> Mutant:
+def _mutant(item: Field, folder: Path, known: frozenset[str] | None,
+            solution: Path | None) -> Mutant:
     m = item.mapping(_MUTANT_KEYS)
     path_f = m.require("path")
     name = path_f.string().rstrip("/")
@@ -159,8 +163,12 @@ def _mutant(item: Field, folder: Path, known: frozenset[str] | None) -> Mutant:
         raise path_f.fail(f"must name a file or folder inside {MUTANTS_DIR}/, got {name!r}")
     if not path.exists():
         raise path_f.fail(f"names {name!r}, which does not exist in {folder}")
-    if not path.is_dir() and path.suffix != ".py":
-        raise path_f.fail(f"must be a .py file or a folder, like a submission; got {name!r}")
+    if not path.is_dir() and patches.is_patch(path):
+        _check_patch(path_f, path, solution)
+    elif not path.is_dir() and path.suffix != ".py":
+        raise path_f.fail(f"must be a .py file, a folder (like a submission) or a patch "
+                          f"against the solution ({', '.join(patches.PATCH_SUFFIXES)}); "
+                          f"got {name!r}")
     why = m.require("why").string()
     status_f = m.get("status")
     status = status_f.choice(MUTANT_STATUSES) if status_f else "failed"
@@ -182,6 +190,28 @@ def _mutant(item: Field, folder: Path, known: frozenset[str] | None) -> Mutant:
     return Mutant(name=name, path=path, why=why, fails=tuple(dict.fromkeys(fails + nothing)),
                   status=status, line=item.line,  # type: ignore[arg-type]
                   scores_nothing=nothing)
+
+
+def _check_patch(path_f: Field, path: Path, solution: Path | None) -> None:
+    if solution is None:
+        raise path_f.fail("is a patch, but the spec names no solution to apply it to; add "
+                          "`solution: solution.py`")
+    try:
+        patches.check(path, solution)
+    except (OSError, UnicodeDecodeError) as e:
+        raise path_f.fail(f"cannot be read as UTF-8 text: {e}") from e
+    except patches.PatchError as e:
+        raise SpecError(str(path), e.line, "", e.problem) from e
+
+
+@contextmanager
+def _submission(exercise: Exercise, mutant: Mutant) -> Iterator[Path]:
+    """The mutant as a submission: itself, or the solution with its patch applied."""
+    if not patches.is_patch(mutant.path) or exercise.solution is None:
+        yield mutant.path
+        return
+    with tempfile.TemporaryDirectory(prefix="grade-mutant-") as tmp:
+        yield patches.materialize(mutant.path, exercise.solution, Path(tmp))
 
 
 def _named_path(item: Field, folder: Path) -> Path:
@@ -264,7 +294,8 @@ def _judge_starter(exercise: Exercise, path: Path, grader: Grader) -> Judgement:
 
 
 def _judge_variant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgement:
-    result, seconds = _graded(exercise, mutant.path, grader)
+    with _submission(exercise, mutant) as path:
+        result, seconds = _graded(exercise, path, grader)
     problems: list[str] = []
     if result.problem is not None:
         problems.append(f"does not load: {result.problem.headline()}")
@@ -282,7 +313,8 @@ def _judge_variant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgem
 def _judge_mutant(exercise: Exercise, mutant: Mutant, grader: Grader) -> Judgement:
     if mutant.status == "passed":
         return _judge_variant(exercise, mutant, grader)
-    result, seconds = _graded(exercise, mutant.path, grader)
+    with _submission(exercise, mutant) as path:
+        result, seconds = _graded(exercise, path, grader)
     by_name = {c.name: c for c in result.checks}
     failed = _failed_checks(result)
     problems: list[str] = []

@@ -2,9 +2,11 @@
 
 The parser (grader.spec) stops at the first problem. Rather than a second,
 forgiving parser, validation re-runs the real one on the same YAML tree: after
-each problem it sets aside what caused it (the whole check, or the one
-top-level, ``limits`` or ``setup`` key) and parses again, until the rest
-parses. Then it checks what the parser leaves alone: the id matches the
+each problem it sets aside what caused it (the one key inside a check, the
+one top-level, ``limits`` or ``setup`` key, or the whole check when nothing
+smaller will do) and parses again, until the rest parses. A problem that only
+the setting aside caused (a required key now missing) is not reported: the
+check is set aside whole instead. Then it checks what the parser leaves alone: the id matches the
 folder, points fit the 0.01 rounding of scores, the solution and starter are
 submissions (a .py file or a folder) and the mutants manifest is sound.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,10 +28,14 @@ import yaml
 from grader.authoring.flow_lists import SpecWarning, split_items
 from grader.authoring.selftest import MUTANTS_DIR, MUTANTS_MANIFEST, read_mutants
 from grader.errors import ExerciseNotFound, SpecError
-from grader.spec.catalog import available, exercises_root
+from grader.spec.catalog import Roots, as_roots, available, instructor_roots, located, roots
 from grader.spec.exercise import SPEC_FILENAME, Exercise, load_exercise, parse_document
 from grader.spec.yamlnodes import Field, load_document
 
+# The first line of the student README `grade new` writes (scaffold.py); validate
+# warns while it is there.
+README_MARKER = ("<!-- grade new wrote this README. Rewrite it for your students (grade show "
+                 "prints it), then delete this line. -->")
 MAX_ROUNDS = 500  # a spec never has this many problems; a guard against loops
 # Stand-ins for what a broken spec lacks, so parsing can go on past it.
 _PLACEHOLDER_ID = "grade-validate-placeholder"
@@ -36,6 +43,12 @@ _STUB_PREFIX = "grade validate placeholder for check "
 _REQUIRED_TOP = ("id", "title")
 _STR = "tag:yaml.org,2002:str"
 _MISSING_KEY = re.compile(r"^missing required key '([^']+)'$")
+# Problems that taking a key out of a check can cause by itself.
+_CAUSED_BY_DROPPING = re.compile(r"missing required key|needs one of|needs at least|"
+                                 r"must not be empty|says nothing to check|give exactly one of|"
+                                 r"a row needs|is empty")
+_KINDS = frozenset({"request", "steps", "model", "database", "pytest"})
+_SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -61,17 +74,26 @@ class Validation:
         return [text for _, _, text in sorted(shown, key=lambda s: (s[0], s[1]))]
 
 
-def find_specs(target: str | None, root: Path | None = None) -> list[Path]:
-    """Spec files for an exercise id, a spec file, an exercise folder or a catalogue."""
-    root = root or exercises_root()
+def find_specs(target: str | None, root: Roots = None, dirs: Sequence[Path] = ()
+               ) -> list[Path]:
+    """Spec files for an exercise id, a spec file, an exercise folder or a catalogue.
+
+    Ids are looked up in *root*, else in the catalogues side by side (*dirs*
+    first). With no target: every exercise of *root*, else of the instructor's
+    catalogues (the shipped one when none is given).
+    """
+    everywhere = as_roots(root) if root is not None else roots(dirs)
     if target is None:
-        if not (names := available(root)):
-            raise ExerciseNotFound(f"no exercises in {root}: no folder there holds "
-                                   f"{SPEC_FILENAME}. Pass a path, or set GRADE_EXERCISES.")
-        return [root / name / SPEC_FILENAME for name in names]
-    by_id = root / target / SPEC_FILENAME
-    if "/" not in target and by_id.is_file():
-        return [by_id]
+        chosen = as_roots(root) if root is not None else (instructor_roots(dirs)
+                                                          or everywhere)
+        if not (specs := located(chosen)):
+            shown = ", ".join(str(r) for r in chosen)
+            raise ExerciseNotFound(f"no exercises in {shown}: no folder there holds "
+                                   f"{SPEC_FILENAME}. Pass a path, --dir DIR, or set "
+                                   "GRADE_EXERCISES.")
+        return [specs[name] for name in sorted(specs)]
+    if "/" not in target and target in (specs := located(everywhere)):
+        return [specs[target]]
     path = Path(target)
     if path.is_file():
         return [path]
@@ -79,7 +101,7 @@ def find_specs(target: str | None, root: Path | None = None) -> list[Path]:
         return [path / SPEC_FILENAME]
     if path.is_dir() and (found := sorted(path.glob(f"*/{SPEC_FILENAME}"))):
         return found
-    listed = ", ".join(available(root)) or "none"
+    listed = ", ".join(available(everywhere)) or "none"
     raise ExerciseNotFound(f"{target!r} is neither an exercise (available: {listed}) nor a "
                            f"spec file or folder holding {SPEC_FILENAME}")
 
@@ -113,6 +135,23 @@ class _Trust:
 
     id: bool = True
     stubbed: set[int] = field(default_factory=set)  # indexes of checks set aside
+    # Fields taken out of checks (``checks[2].request.method``), by check index.
+    dropped: dict[int, list[str]] = field(default_factory=dict)
+    # Required keys given a stand-in after they were taken out: a problem with one
+    # of these is the stand-in's, not the author's.
+    stood_in: set[str] = field(default_factory=set)
+
+    def caused_by_dropping(self, error: SpecError) -> bool:
+        """Whether *error* may come only from a key taken out of its check."""
+        check = re.match(r"^checks\[(\d+)\]", error.field)
+        if check is None:
+            return False
+        if error.field in self.stood_in:
+            return True
+        if not _CAUSED_BY_DROPPING.search(error.problem):
+            return False
+        return any(d == error.field or d.startswith((error.field + ".", error.field + "["))
+                   for d in self.dropped.get(int(check.group(1)), []))
 
 
 def _parse_all(spec_path: Path) -> tuple[Exercise | None, list[SpecError], _Trust]:
@@ -137,6 +176,12 @@ def _reparse(root: Field, spec_path: Path, digest: str
         try:
             return parse_document(root, spec_path, digest), problems, trust
         except SpecError as e:
+            if trust.caused_by_dropping(e) and isinstance(root.node, yaml.MappingNode):
+                index = int(e.field[len("checks["):e.field.index("]")])
+                if not (_stand_in(root.node, e, trust)
+                        or _stub_check(root.node, index, e.field, trust)):
+                    break
+                continue
             problems.append(e)
             if not _set_aside(root.node, e, trust):
                 break
@@ -156,7 +201,9 @@ def _set_aside(top: yaml.Node, error: SpecError, trust: _Trust) -> bool:
             return True
         return False
     if (check := re.match(r"^checks\[(\d+)\]", where)) is not None:
-        return _stub_check(top, int(check.group(1)), where, trust)
+        index = int(check.group(1))
+        return (_drop_in_check(top, index, where, trust)
+                or _stub_check(top, index, where, trust))
     key = _top_key(top, where)
     if key is None or key == "checks":
         return False
@@ -208,9 +255,84 @@ def _stub_check(top: yaml.MappingNode, index: int, where: str, trust: _Trust) ->
         (_scalar("request", mark), yaml.MappingNode("tag:yaml.org,2002:map", [
             (_scalar("path", mark), _scalar("/", mark))], mark, mark)),
     ], mark, mark)
+    first = re.match(r"^\.([^.\[]+)", where[len(f"checks[{index}]"):])
+    if isinstance(old, yaml.MappingNode) and first and first.group(1) in _KINDS | {"expect"}:
+        # The problem is in what the check does: keep its other keys (points,
+        # hidden, hint, ...) so their problems are found too.
+        kept = [(k, v) for k, v in old.value if isinstance(k, yaml.ScalarNode)
+                and k.value not in _KINDS | {"expect", "name"}]
+        stub.value = stub.value[:1] + [(k, v) for k, v in kept] + stub.value[2:]
+        if not any(k.value == "points" for k, _ in kept):
+            stub.value.insert(1, (_scalar("points", mark), yaml.ScalarNode(
+                "tag:yaml.org,2002:int", "1", mark, mark)))
     checks.value[index] = stub
     trust.stubbed.add(index)
     return True
+
+
+def _drop_in_check(top: yaml.MappingNode, index: int, where: str, trust: _Trust) -> bool:
+    """Take the one key *where* names out of check *index*, so its other keys are read."""
+    checks = _value(top, "checks")
+    if not isinstance(checks, yaml.SequenceNode) or index >= len(checks.value):
+        return False
+    rest = where[len(f"checks[{index}]"):]
+    segments: list[str | int] = []
+    for found in _SEGMENT.finditer(rest):
+        segments.append(found.group(1) if found.group(1) is not None else int(found.group(2)))
+    if "".join(f".{s}" if isinstance(s, str) else f"[{s}]" for s in segments) != rest \
+            or not segments or not isinstance(segments[-1], str) \
+            or segments[0] == "name" or (len(segments) == 1 and segments[0] in _KINDS):
+        return False
+    node: yaml.Node | None = checks.value[index]
+    for segment in segments[:-1]:
+        if isinstance(segment, int) and isinstance(node, yaml.SequenceNode) \
+                and segment < len(node.value):
+            node = node.value[segment]
+        elif isinstance(segment, str) and isinstance(node, yaml.MappingNode):
+            node = _value(node, segment)
+        else:
+            return False
+    last = segments[-1]
+    assert isinstance(last, str)
+    if not isinstance(node, yaml.MappingNode) or not _has(node, last):
+        return False
+    _drop(node, last)
+    trust.dropped.setdefault(index, []).append(where)
+    return True
+
+
+def _stand_in(top: yaml.MappingNode, error: SpecError, trust: _Trust) -> bool:
+    """Put a plain stand-in back for a required key that was taken out, once.
+
+    "/" is text, a path and a value most keys accept, so the check's other
+    keys are still read; if the stand-in is refused, the check is set aside.
+    """
+    missing = _MISSING_KEY.match(error.problem)
+    target = f"{error.field}.{missing.group(1)}" if missing else ""
+    if not missing or target in trust.stood_in or target not in {
+            d for ds in trust.dropped.values() for d in ds}:
+        return False
+    node = _node_at(top, error.field)
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    _put(node, missing.group(1), "/")
+    trust.stood_in.add(target)
+    return True
+
+
+def _node_at(top: yaml.MappingNode, where: str) -> yaml.Node | None:
+    """The node a field name such as ``checks[1].steps[0].request`` points at."""
+    node: yaml.Node | None = top
+    for found in _SEGMENT.finditer("." + where):
+        key, index = found.group(1), found.group(2)
+        if index is not None and isinstance(node, yaml.SequenceNode) \
+                and int(index) < len(node.value):
+            node = node.value[int(index)]
+        elif key is not None and isinstance(node, yaml.MappingNode):
+            node = _value(node, key)
+        else:
+            return None
+    return node
 
 
 def _scalar(text: str, mark: yaml.Mark) -> yaml.ScalarNode:
@@ -314,7 +436,22 @@ def _warnings(spec_path: Path) -> list[SpecWarning]:
     manifest = spec_path.parent / MUTANTS_DIR / MUTANTS_MANIFEST
     if manifest.is_file() and (listed := _source(manifest)) is not None:
         found += split_items(listed[1], listed[0], str(manifest), names)
-    return found
+    return found + _scaffold_readme(spec_path, spec[1])
+
+
+def _scaffold_readme(spec_path: Path, root: yaml.Node) -> list[SpecWarning]:
+    """The student README that `grade new` wrote, never rewritten."""
+    named = _value(root, "readme") if isinstance(root, yaml.MappingNode) else None
+    readme = spec_path.parent / (str(named.value) if isinstance(named, yaml.ScalarNode)
+                                 else "README.md")
+    try:
+        lines = readme.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []  # no README, or one the parser reports
+    return [SpecWarning(str(readme), n, "", "this is still the README `grade new` wrote; "
+                        "students read it (`grade show`), so describe this exercise's task "
+                        "and delete the `grade new` line")
+            for n, line in enumerate(lines, start=1) if README_MARKER in line][:1]
 
 
 def _check_names(root: yaml.Node) -> frozenset[str]:

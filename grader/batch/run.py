@@ -73,6 +73,8 @@ class BatchOptions:
     out: Path
     jobs: int
     force: bool = False
+    # The assignment's due date (ISO 8601): after-due-date checks are shown after it.
+    due_date: str = ""
     # How a worker process reaches the engine; a module-level function, so it pickles.
     connect: Connect = docker_connection.connect
 
@@ -185,7 +187,7 @@ class _Run:
         ctx = multiprocessing.get_context("spawn")
         stop = self._stop = ctx.Event()
         setup = Setup(self.exercise, self.sandboxes.plan, self.out, self.options.force,
-                      self.options.connect, stop, os.getpid())
+                      self.options.connect, stop, os.getpid(), self.options.due_date)
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx,
                                    initializer=init_worker, initargs=(setup,))
         todo = iter(self.entries)

@@ -69,7 +69,7 @@ Outcome = Graded | EngineFailure | Cancelled
 
 
 def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out: Path,
-                force: bool, env: jinja2.Environment) -> Graded:
+                force: bool, env: jinja2.Environment, due_date: str = "") -> Graded:
     """Unpack, key, and grade one student unless the stored result still holds."""
     image = sandboxes.image
     tmp = Path(tempfile.mkdtemp(prefix="grade-intake-"))
@@ -117,7 +117,7 @@ def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out
                           skipped=False)
         if result.status in ("error", "timeout") and sandboxes.client is not None:
             sandboxes.client.ping()  # a dead engine looks like a crashed app: never store that
-        result = replace(result, submission=str(entry.path))
+        result = replace(result, submission=str(entry.path), due_date=due_date)
         return Graded(save(out, result, entry.student, entry.slug, digest, image.id, previous,
                            env), skipped=False)
     finally:
@@ -148,6 +148,7 @@ class Setup:
     connect: Connect  # used only for Docker sandboxes
     stop: Any  # a multiprocessing Event: the main process asks the workers to stop
     parent: int
+    due_date: str = ""  # the assignment's (ISO 8601), for after-due-date checks
 
 
 @dataclass
@@ -209,7 +210,7 @@ def work(entry: Entry) -> Outcome:
                 if state.sandboxes is None:
                     state.sandboxes = SandboxFactory.from_plan(s.plan, s.connect)
                 return grade_entry(entry, s.exercise, state.sandboxes, s.out, s.force,
-                                   state.env)
+                                   state.env, s.due_date)
             except ENGINE_ERRORS as e:
                 if attempt == 2 or not _engine_alive(state.sandboxes):
                     return EngineFailure(entry.student, _engine_message(e))

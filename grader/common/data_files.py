@@ -11,7 +11,7 @@ from typing import Literal
 
 from grader.errors import GraderError
 
-DataKind = Literal["exercises", "reports", "sandbox"]
+DataKind = Literal["exercises", "reports", "sandbox", "docs"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 

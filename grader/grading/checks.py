@@ -70,6 +70,8 @@ class Agent(Protocol):
 
     def repr(self, model: str, fields: dict[str, Any], *, timeout: float) -> str | None: ...
 
+    def jinja_filters(self, *, timeout: float) -> tuple[str, ...]: ...
+
 
 class Target(Protocol):
     """What a check may touch of a loaded submission."""
@@ -382,6 +384,14 @@ class AppInspector:
     def models(self) -> dict[str, dict[str, Any]]:
         return {name: claim.as_dict()
                 for name, claim in fetch_models(self._target, self._work.remaining).items()}
+
+    def jinja_filters(self) -> list[str]:
+        """The names of the app's Jinja filters (``app.jinja_env.filters``); the app's
+        claim, so worth only the points the spec gives it."""
+        try:
+            return list(self._target.agent.jinja_filters(timeout=self._work.remaining))
+        except AgentRefused:
+            return []
 
     def repr(self, model: str, **fields: Any) -> str | None:
         try:

@@ -41,8 +41,10 @@ class GradingContext:
 
 
 def run_order(checks: Sequence[Check]) -> tuple[Check, ...]:
-    """The order checks run in: the visible ones, then the hidden ones, each in spec order."""
-    return (tuple(c for c in checks if not c.hidden)
+    """The order checks run in: the visible ones, those shown after the due date, then the
+    hidden ones, each in spec order. The app's output is cut before the second group."""
+    return (tuple(c for c in checks if not c.withheld)
+            + tuple(c for c in checks if c.after_due_date and not c.hidden)
             + tuple(c for c in checks if c.hidden))
 
 
@@ -101,7 +103,7 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         context = self.config.stash[CONTEXT]
-        if self.check.hidden and not context.hidden_started:
+        if self.check.withheld and not context.hidden_started:
             context.hidden_started = True
             context.before_hidden()
         outcome = run_check(self.check, context.target, context.deadline, context.evaluator)

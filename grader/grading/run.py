@@ -175,6 +175,10 @@ class _CorroboratedAgent:
                 "NoRepr", f"class {model} defines no __repr__ in the submission's source"))
         return self._agent.repr(model, fields, timeout=timeout)
 
+    def jinja_filters(self, *, timeout: float) -> tuple[str, ...]:
+        """The app's filter names: a claim (the HTTP checks show what they do)."""
+        return self._agent.jinja_filters(timeout=timeout)
+
 
 def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
           *, staged: Staged | None = None, evaluator: Evaluator | None = None) -> GradeResult:

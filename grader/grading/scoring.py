@@ -43,6 +43,8 @@ class CheckResult:
     # The requests a visible HTTP check made, from the spec (Request.describe); a
     # hidden check's are never kept (score_check, and reports/visibility.py).
     requests: tuple[str, ...] = ()
+    # Shown to students only after the due date (reports/visibility.py decides).
+    after_due_date: bool = False
 
     def __post_init__(self) -> None:
         # A result is built once, here; whatever the app put in its message is bounded
@@ -120,6 +122,9 @@ class GradeResult:
     # What was graded, as `flask --app` names it ("app.py:create_app()"), inside the
     # submission's lone sub-folder if it has one; the agent's claim, never scored.
     app: str = ""
+    # The due date (ISO 8601) of the assignment graded, if known (`batch --due-date`):
+    # checks with `visibility: after_due_date` are shown only after it.
+    due_date: str = ""
 
     def __post_init__(self) -> None:
         # The app's output is capped by the sandbox in bytes; this also holds for
@@ -170,6 +175,7 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
         points=points, max_points=check.points, message=message, hidden=check.hidden,
         hint=check.hint, assertions=assertions, duration=round(outcome.duration, 3),
         requests=() if check.hidden else requests_of(check),
+        after_due_date=check.after_due_date,
     )
 
 
@@ -226,7 +232,7 @@ def not_run(check: Check, status: Status, message: str) -> CheckResult:
     """
     return CheckResult(id=check.id, name=check.name, kind=check.kind, status=status,
                        points=0.0, max_points=check.points, message=message,
-                       hidden=check.hidden)
+                       hidden=check.hidden, after_due_date=check.after_due_date)
 
 
 def overall_status(results: tuple[CheckResult, ...], max_score: float,

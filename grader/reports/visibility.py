@@ -14,6 +14,12 @@ first one started, and a student sees only the part before the cut
 (``GradeResult.output``; the rest, ``hidden_output``, is instructors' only).
 docs/spec-language.md has the whole rule as one table.
 
+A check with ``visibility: after_due_date`` is shown as a hidden one until the
+due date of the assignment that uses the exercise (``GradeResult.due_date``,
+from ``grade batch --due-date``), and as a visible one after it; with no due
+date known it stays hidden. The app's output while it ran stays instructors'
+only either way: it runs among the hidden checks, after the cut.
+
 Every output a student reads renders :func:`for_student`'s view: the terminal
 and CI summaries, JUnit XML, the GitHub job summary and annotations, the HTML
 report and the JSON beside it, and Gradescope's results.json. So they all say
@@ -32,29 +38,55 @@ check and its points.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Literal
 
 from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult
 
-__all__ = ["HIDDEN_MESSAGE", "GradescopeVisibility", "check_for_student", "for_student",
-           "gradescope_visibility"]
+__all__ = ["HIDDEN_MESSAGE", "UNTIL_DUE_MESSAGE", "GradescopeVisibility", "check_for_student",
+           "for_student", "gradescope_visibility", "released"]
+
+# What a student reads of an after-due-date check before the date.
+UNTIL_DUE_MESSAGE = "shown after the due date: its expectations are not shown before"
 
 GradescopeVisibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 
 
-def check_for_student(check: CheckResult) -> CheckResult:
-    """*check* as a student may see it: a hidden one keeps name, points, status, hint."""
+def check_for_student(check: CheckResult, shown_after_due: bool = False) -> CheckResult:
+    """*check* as a student may see it: a hidden one keeps name, points, status, hint.
+
+    An after-due-date check is hidden unless *shown_after_due* (the due date passed).
+    """
+    if check.after_due_date and not check.hidden and not shown_after_due:
+        return replace(check, hidden=True, message=UNTIL_DUE_MESSAGE, assertions=(),
+                       requests=())
     if not check.hidden:
         return check
-    return replace(check, message=HIDDEN_MESSAGE, assertions=(), requests=())
+    message = UNTIL_DUE_MESSAGE if check.message == UNTIL_DUE_MESSAGE else HIDDEN_MESSAGE
+    return replace(check, message=message, assertions=(), requests=())
 
 
-def for_student(result: GradeResult) -> GradeResult:
+def released(due_date: str, now: datetime | None = None) -> bool:
+    """Whether the due date (ISO 8601; no zone: UTC) has passed; none known: False."""
+    if not due_date:
+        return False
+    try:
+        due = datetime.fromisoformat(due_date)
+    except ValueError:
+        return False  # unreadable: keep hidden, never show early
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=timezone.utc)
+    return (now or datetime.now(timezone.utc)) >= due
+
+
+def for_student(result: GradeResult, now: datetime | None = None) -> GradeResult:
     """*result* with every hidden check redacted and no output printed while they ran.
 
-    Applying it twice changes nothing.
+    After-due-date checks are redacted too until ``result.due_date`` (at *now*,
+    default the current time). Applying it twice changes nothing.
     """
-    return replace(result, checks=tuple(check_for_student(c) for c in result.checks),
+    after = released(result.due_date, now)
+    return replace(result, checks=tuple(check_for_student(c, after) for c in result.checks),
                    hidden_output="")
 
 

@@ -258,6 +258,13 @@ class AgentClient:
         text = self._result("repr", {"model": model, "fields": fields}, timeout).get("repr")
         return text if type(text) is str else None
 
+    def jinja_filters(self, *, timeout: float) -> tuple[str, ...]:
+        """The names of the app's Jinja filters: a claim, kept only as short plain names."""
+        names = self._result("jinja_filters", {}, timeout).get("filters")
+        if not isinstance(names, list):
+            return ()
+        return tuple(sorted({n for n in names[:1000] if type(n) is str and len(n) <= 100}))
+
     def dump_db(self, *, timeout: float) -> bytes:
         """The bytes of the app's SQLite database (AgentGone says why there are none)."""
         try:

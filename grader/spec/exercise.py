@@ -114,6 +114,14 @@ class Check:
     partial: bool = False
     # Names of earlier checks this one guards: it scores only when they all passed.
     requires: tuple[str, ...] = ()
+    # `visibility: after_due_date`: hidden from students until the due date of the
+    # assignment that uses the exercise, then shown (reports/visibility.py).
+    after_due_date: bool = False
+
+    @property
+    def withheld(self) -> bool:
+        """Hidden from students now or until a due date: it runs after the visible ones."""
+        return self.hidden or self.after_due_date
 
     @property
     def kind(self) -> str:
@@ -153,7 +161,8 @@ _LIMITS = frozenset({"time", "startup", "check", "memory_mb", "pids", "cpus",
                      "tmpfs_mb", "output_kb"})
 _SETUP = frozenset({"create_tables", "migrate"})
 _CHECK_COMMON = frozenset({"name", "points", "hidden", "hint", "timeout", "partial",
-                           "requires"})
+                           "requires", "visibility"})
+VISIBILITIES = ("visible", "hidden", "after_due_date")
 _KIND_KEYS = ("request", "steps", "model", "database", "pytest")
 _MODEL = frozenset({"name", "table", "columns", "repr"})
 _COLUMN = frozenset({"type", "length", "primary_key", "unique", "nullable"})
@@ -314,13 +323,19 @@ def _check(f: Field, limits: Limits, flows: Flows) -> Check:
                                        "put expectations inside it")
     body = _body(kind, m, flows)
     points_f = m.get("points")
+    hidden = h.boolean() if (h := m.get("hidden")) else False
+    visibility = v.choice(VISIBILITIES) if (v := m.get("visibility")) else None
+    if visibility is not None and h is not None and hidden != (visibility == "hidden"):
+        raise m.require("visibility").fail(f"says {visibility} but hidden is "
+                                           f"{str(hidden).lower()}; give one of the two")
     return Check(
         id=_slug(name),
         name=name,
         points=points_f.number(minimum=0, maximum=1000) if points_f else 1.0,
         body=body,
         line=f.line,
-        hidden=h.boolean() if (h := m.get("hidden")) else False,
+        hidden=hidden or visibility == "hidden",
+        after_due_date=visibility == "after_due_date",
         hint=h.string() if (h := m.get("hint")) else None,
         timeout=t.number(minimum=0.1, maximum=600) if (t := m.get("timeout")) else limits.check,
         partial=p.boolean() if (p := m.get("partial")) else False,

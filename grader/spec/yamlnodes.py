@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from grader.errors import SpecError
+from grader.spec.hints import did_you_mean, quoted_hint, yaml_hint
 
 _MISSING: Any = object()
 _MERGE = "tag:yaml.org,2002:merge"  # the tag of a `<<` key
@@ -42,7 +43,8 @@ def load_document(text: str, path: str) -> Field:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = e.problem or e.context or "invalid YAML"
-        raise SpecError(path, line, "", f"YAML does not parse: {problem}") from e
+        hint = yaml_hint(text, line, problem)
+        raise SpecError(path, line, "", f"YAML does not parse: {problem}{hint}") from e
     except yaml.YAMLError as e:
         raise SpecError(path, None, "", f"YAML does not parse: {e}") from e
     if node is None:
@@ -105,7 +107,9 @@ class Field:
                 raise self.child(key_node, key).fail("is given twice")
             if allowed is not None and key not in allowed:
                 known = ", ".join(sorted(allowed))
-                raise self.child(key_node, key).fail(f"unknown key; expected one of: {known}")
+                guess = did_you_mean(key, allowed)
+                raise self.child(key_node, key).fail(f"unknown key;{guess} expected one of: "
+                                                     f"{known}")
             items[key] = self.child(value_node, key)
         return Mapping(self, items)
 
@@ -163,20 +167,23 @@ class Field:
     def boolean(self) -> bool:
         v = self._scalar()
         if not isinstance(v, bool):
-            raise self.fail(f"must be true or false, got {self.node.value!r}")
+            quoted = quoted_hint(self.node, "boolean")
+            raise self.fail(f"must be true or false, {quoted or f'got {self.node.value!r}'}")
         return v
 
     def integer(self, *, minimum: int | None = None, maximum: int | None = None) -> int:
         v = self._scalar()
         if isinstance(v, bool) or not isinstance(v, int):
-            raise self.fail(f"must be a whole number, got {self.node.value!r}")
+            quoted = quoted_hint(self.node, "number")
+            raise self.fail(f"must be a whole number, {quoted or f'got {self.node.value!r}'}")
         self._check_range(v, minimum, maximum)
         return v
 
     def number(self, *, minimum: float | None = None, maximum: float | None = None) -> float:
         v = self._scalar()
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.fail(f"must be a number, got {self.node.value!r}")
+            quoted = quoted_hint(self.node, "number")
+            raise self.fail(f"must be a number, {quoted or f'got {self.node.value!r}'}")
         self._check_range(float(v), minimum, maximum)
         return float(v)
 

@@ -1,0 +1,29 @@
+from flask import Flask, render_template, request
+
+app = Flask(__name__)
+
+PRODUCTS = [
+    {"name": "Tea", "cents": 350},
+    {"name": "Cake", "cents": 1275},
+    {"name": "Gift box", "cents": 123456},
+]
+
+
+# TODO: register a Jinja filter named "money" that turns cents into dollars:
+# 350 -> $3.50, 123456 -> $1,234.56 (see README.md). Until then the templates
+# that use {{ ...|money }} cannot be rendered.
+
+
+@app.route("/")
+def index():
+    return render_template("index.html", products=PRODUCTS)
+
+
+@app.route("/price")
+def price():
+    cents = request.args.get("cents", 0, type=int)
+    return render_template("price.html", cents=cents)
+
+
+if __name__ == "__main__":
+    app.run(debug=True)
