@@ -105,6 +105,12 @@ class SandboxTarget:
     def left_out(self, table: str) -> str | None:
         return self._left_out.get(table)
 
+    def exercise_folder(self) -> Path:
+        return self._exercise.directory
+
+    def submission_files(self) -> tuple[Path, tuple[str, ...]]:
+        return self._staged.folder, self._staged.files
+
     def database_copy(self, timeout: float) -> Path:
         if self._db is None:
             deadline = time.monotonic() + timeout

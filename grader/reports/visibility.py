@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult
+from grader.grading.scoring import HIDDEN_MESSAGE, SPEC_ERROR_HIDDEN, CheckResult, GradeResult
 
 __all__ = ["HIDDEN_MESSAGE", "GradescopeVisibility", "check_for_student", "for_student",
            "gradescope_visibility"]
@@ -46,7 +46,9 @@ def check_for_student(check: CheckResult) -> CheckResult:
     """*check* as a student may see it: a hidden one keeps name, points, status, hint."""
     if not check.hidden:
         return check
-    return replace(check, message=HIDDEN_MESSAGE, assertions=(), requests=())
+    # A spec error says only whose fault it is (scoring.SPEC_ERROR_HIDDEN).
+    message = SPEC_ERROR_HIDDEN if check.problem == "spec" else HIDDEN_MESSAGE
+    return replace(check, message=message, assertions=(), requests=())
 
 
 def for_student(result: GradeResult) -> GradeResult:
