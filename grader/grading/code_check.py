@@ -222,7 +222,9 @@ def run(body: CodeCheck, work: HostWork, fixtures: dict[str, Factory],
                 code = pytest.main(args, plugins=[plugin])
         finally:
             sys.modules.pop(module, None)
-    if code == pytest.ExitCode.INTERRUPTED and plugin.stop is None:
+    # A collection error also ends pytest as "interrupted"; a Ctrl-C leaves no other trace.
+    if code == pytest.ExitCode.INTERRUPTED and plugin.stop is None \
+            and not plugin.collect_errors:
         raise KeyboardInterrupt
     if plugin.stop is not None:
         raise plugin.stop
