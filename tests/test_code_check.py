@@ -269,3 +269,54 @@ def test_a_backtracking_grep_times_out(tmp_path: Path, target: FakeTarget) -> No
     started = time.monotonic()
     out = run_check(check, target, time.monotonic() + 1)  # type: ignore[arg-type]
     assert out.status == "timeout" and time.monotonic() - started < 5
+
+
+# -- in the real sandbox ----------------------------------------------------------------
+
+
+@pytest.mark.docker
+def test_ex10_reads_the_session_that_survives_logout(docker_client: object,
+                                                     docker_sandboxes: object,
+                                                     no_leftover_containers: None) -> None:
+    from grader.grading.run import grade
+    from grader.spec.exercise import load_exercise
+
+    from .helpers import EXERCISES
+
+    exercise = load_exercise(EXERCISES / "ex10" / "exercise.yaml")
+    result = grade(exercise, EXERCISES / "ex10" / "mutants" / "logout_keeps_the_user.py",
+                   docker_sandboxes)  # type: ignore[arg-type]
+    checks = {c.name: c for c in result.checks}
+    logout = checks["logout forgets the user"]
+    # the HTTP half passes: the dashboard closes; the cookie still names the user
+    assert [(a.label, a.passed) for a in logout.assertions] == [
+        ("test_the_dashboard_closes", True), ("test_the_session_keeps_nothing_of_the_user",
+                                              False)]
+    assert logout.points == 1.5 and "still holds the user" in logout.message
+    assert result.status == "failed" and result.score == 13.5
+
+
+@pytest.mark.docker
+def test_a_spec_error_is_the_specs_in_a_real_grading(docker_client: object,
+                                                     docker_sandboxes: object,
+                                                     no_leftover_containers: None,
+                                                     tmp_path: Path) -> None:
+    import shutil
+
+    from grader.grading.run import grade
+    from grader.spec.exercise import load_exercise
+
+    from .helpers import EXERCISES
+
+    folder = shutil.copytree(EXERCISES / "ex10", tmp_path / "ex10")
+    spec = folder / "exercise.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("left = client.session() or {}",
+                                 "left = client.sesion() or {}"), encoding="utf-8")
+    result = grade(load_exercise(spec), folder / "solution.py",
+                   docker_sandboxes)  # type: ignore[arg-type]
+    broken = {c.name: c for c in result.checks}["logout forgets the user"]
+    assert (broken.status, broken.problem, broken.points) == ("error", "spec", 0.0)
+    assert "'CheckClient' object has no attribute 'sesion'" in broken.message
+    assert result.status == "error"  # not a quiet "failed" for the reference solution
+    assert result.to_json()["checks"][5]["problem"] == "spec"

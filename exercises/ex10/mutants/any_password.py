@@ -1,5 +1,5 @@
 from flask import Flask, redirect, render_template_string, request, session, url_for
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 app = Flask(__name__)
 app.secret_key = "change-me-to-a-random-secret"
@@ -34,7 +34,6 @@ def login():
     error = None
     if request.method == "POST":
         username = request.form.get("username", "")
-        password = request.form.get("password", "")
         if username in USERS:
             session.clear()
             session["user"] = username

@@ -1,4 +1,4 @@
-from flask import Flask, redirect, render_template_string, request, session, url_for
+from flask import Flask, redirect, render_template_string, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 app = Flask(__name__)
@@ -25,7 +25,7 @@ DASHBOARD_PAGE = """
 <!doctype html>
 <title>Dashboard</title>
 <h1>Welcome, {{ user }}!</h1>
-<a href="{{ url_for('logout') }}">Log out</a>
+<a href="/logout">Log out</a>
 """
 
 
