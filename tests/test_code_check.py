@@ -320,3 +320,13 @@ def test_a_spec_error_is_the_specs_in_a_real_grading(docker_client: object,
     assert "'CheckClient' object has no attribute 'sesion'" in broken.message
     assert result.status == "error"  # not a quiet "failed" for the reference solution
     assert result.to_json()["checks"][5]["problem"] == "spec"
+
+
+def test_the_clock_stops_a_loop_in_the_checks_own_code(tmp_path: Path,
+                                                       target: FakeTarget) -> None:
+    check = code(tmp_path, "def test_x():\n    while True:\n        pass\n")
+    started = time.monotonic()
+    out = run_check(check, target, time.monotonic() + 0.5)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 5
+    assert (out.status, out.problem) == ("timeout", None)
+    assert "ran past its" in out.message

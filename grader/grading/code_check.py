@@ -23,11 +23,13 @@ import contextlib
 import io
 import re
 import secrets
+import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -71,6 +73,9 @@ _GRADE_TYPES = (code_fixtures.CheckClient, code_fixtures.Score, code_fixtures.So
                 AppClient, Response, ModuleType)
 
 Factory = Callable[[], Any]
+# Seconds past the check's deadline at which the alarm (:func:`_alarm`) stops code that
+# waits for nothing the clock bounds: the usual timeouts fire first.
+ALARM_GRACE = 2.0
 
 
 def blame(error: BaseException, grade_types: tuple[type, ...] = ()) -> str | None:
@@ -216,12 +221,15 @@ def run(body: CodeCheck, work: HostWork, fixtures: dict[str, Factory],
             if name not in _PLUGINS and name != "cacheprovider":
                 args += ["-p", f"no:{name}"]
         plugin = GradePlugin(fixtures, work, module, grade_types)
+        rang: list[bool] = []
         try:
             # print() in the check's code must not reach the grader's stdout (--json).
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), _alarm(work, rang):
                 code = pytest.main(args, plugins=[plugin])
         finally:
             sys.modules.pop(module, None)
+    if rang and plugin.stop is None:  # it rang outside a test: in pytest's own steps
+        raise _late(work)
     # A collection error also ends pytest as "interrupted"; a Ctrl-C leaves no other trace.
     if code == pytest.ExitCode.INTERRUPTED and plugin.stop is None \
             and not plugin.collect_errors:
@@ -229,6 +237,35 @@ def run(body: CodeCheck, work: HostWork, fixtures: dict[str, Factory],
     if plugin.stop is not None:
         raise plugin.stop
     return _assertions(plugin, code)
+
+
+def _late(work: HostWork) -> CheckStop:
+    return CheckStop("timeout", f"the check's code ran past its {work.seconds:.1f} s (a "
+                                "loop in the check's own code?)")
+
+
+@contextlib.contextmanager
+def _alarm(work: HostWork, rang: list[bool]) -> Iterator[None]:
+    """The check's clock for the instructor's own code, which no wait bounds (a loop):
+    SIGALRM shortly past the deadline raises a timeout in whatever runs. Only where
+    signals can be had: the main thread, on POSIX; elsewhere the deadline is checked
+    between tests only."""
+    if threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def ring(signum: int, frame: object) -> None:
+        rang.append(True)
+        raise _late(work)
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, work.remaining + ALARM_GRACE)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _assertions(plugin: GradePlugin, code: int) -> list[Assertion]:
