@@ -16,7 +16,7 @@ from grader.grading.scoring import CheckResult, GradeResult, Problem
 SUBMISSION = Path(__file__).resolve().parent / "submissions" / "ex01_factory" / "app.py"
 NO_DOCKER = "unix:///nonexistent.sock"
 
-SHIPPED_IDS = [f"ex0{n}" for n in range(1, 9)]
+SHIPPED_IDS = [f"ex0{n}" for n in range(1, 9)] + ["ex10"]
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +84,7 @@ def test_an_unknown_exercise_exits_2_with_the_list(capsys: pytest.CaptureFixture
     code, out, err = grade(capsys, *argv)
     assert code == 2 and out == ""
     assert "unknown exercise 'ex99'" in err
-    assert "Available: ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08" in err
+    assert "Available: ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex10" in err
 
 
 def test_a_missing_path_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
