@@ -330,3 +330,19 @@ def test_the_clock_stops_a_loop_in_the_checks_own_code(tmp_path: Path,
     assert time.monotonic() - started < 5
     assert (out.status, out.problem) == ("timeout", None)
     assert "ran past its" in out.message
+
+
+def test_a_hidden_checks_spec_error_says_only_whose_fault_it_is(tmp_path: Path,
+                                                                target: FakeTarget) -> None:
+    from dataclasses import replace
+
+    from grader.grading.scoring import SPEC_ERROR_HIDDEN
+    from grader.reports.visibility import check_for_student
+
+    check = replace(code(tmp_path, "def test_x():\n    secret_helper()\n"),  # type: ignore[type-var]
+                    hidden=True)
+    result = score_check(check, run(check, target))
+    assert (result.status, result.problem, result.message) == ("error", "spec",
+                                                                SPEC_ERROR_HIDDEN)
+    assert "secret_helper" not in check_for_student(result).message
+    assert check_for_student(result).message == SPEC_ERROR_HIDDEN
