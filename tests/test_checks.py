@@ -118,6 +118,14 @@ class FakeTarget:
     def left_out(self, table: str) -> str | None:
         return None
 
+    def exercise_folder(self) -> Path:
+        return self.workdir / "exercise"
+
+    def submission_files(self) -> tuple[Path, tuple[str, ...]]:
+        folder = self.workdir / "submission"
+        return folder, tuple(sorted(p.relative_to(folder).as_posix()
+                                    for p in folder.rglob("*") if p.is_file()))
+
     @property
     def changes(self) -> int:
         return sum(1 for op, _ in self.calls if op in ("new_client", "restart"))
@@ -747,7 +755,9 @@ def test_a_bare_assert_names_its_line(tmp_path: Path, target: FakeTarget) -> Non
             assert r.status == 201
         """), target)
     assert out.status == "failed"
-    assert out.assertions[0].actual == "assertion failed at line 4 of the check"
+    # pytest's own explanation of the assertion, and where
+    assert out.assertions[0].actual == ("assert 200 == 201 +  where 200 = <Response 200, 5 "
+                                        "bytes>.status (line 4 of the check)")
 
 
 def test_an_exception_in_code_fails_that_test(tmp_path: Path, target: FakeTarget) -> None:
@@ -765,9 +775,11 @@ def test_an_unknown_fixture_is_an_error(tmp_path: Path, target: FakeTarget) -> N
         def test_x(client, tmp_path):
             pass
         """), target)
-    assert out.status == "error"
-    assert "unknown fixtures ['tmp_path']" in out.message
-    assert "available: ['app', 'client', 'database']" in out.message
+    assert (out.status, out.problem) == ("error", "spec")
+    assert out.message.startswith("spec error (the check's own code, not the submission): "
+                                  "test_x: pytest refused the check's code: fixture "
+                                  "'tmp_path' not found; available fixtures: app, client, "
+                                  "data, database, pytestconfig, score, source")
 
 
 def test_the_app_and_database_fixtures(tmp_path: Path, db: Path) -> None:

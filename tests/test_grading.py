@@ -112,6 +112,7 @@ def test_cli_json_contract(docker_client: object, sandbox_image: object,
     assert {"exercise", "status", "score", "max_score", "checks", "report"} <= set(data)
     assert data["exercise"] == "ex02" and data["status"] == "failed"
     for check in data["checks"]:
+        # and "problem": "spec" only when the spec's own code failed
         assert set(check) == {"name", "status", "points", "max_points", "message", "requests"}
     assert Path(data["report"]).is_file()
     assert (tmp_path / "out" / "ex02-starter.json").is_file()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from grader.authoring import code_lint
 from grader.authoring.flow_lists import SpecWarning, split_items
 from grader.authoring.selftest import MUTANTS_DIR, MUTANTS_MANIFEST, read_mutants
 from grader.errors import ExerciseNotFound, SpecError
@@ -395,6 +396,9 @@ def _semantic_problems(exercise: Exercise, trust: _Trust) -> list[SpecError]:
                                       f"checks[{index}].timeout",
                                       f"{check.timeout:g} s is more than limits.time "
                                       f"({exercise.limits.time:g} s) for the whole submission"))
+        problems += [SpecError(path, _line(root, "checks", index, "pytest") or check.line,
+                               f"checks[{index}].pytest", problem)
+                     for problem in code_lint.problems(check, exercise.directory)]
     for key in ("solution", "starter"):
         target = getattr(exercise, key)
         if target is not None and target.is_file() and target.suffix != ".py":

@@ -11,17 +11,17 @@ its bodies, anything SQLite does with its schema) runs in the evaluator
 
 from __future__ import annotations
 
-import inspect
 import json
 import sqlite3
+import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.grading import db_verdict
+from grader.grading import code_check, db_verdict
 from grader.grading import evaluator as evaluator_module
+from grader.grading.code_fixtures import CheckClient, Source, data_copy, release_copy
 from grader.grading.compare import (
     Assertion,
     around_mismatch,
@@ -45,6 +45,7 @@ from grader.grading.http_client import (
 from grader.grading.outcome import (
     CheckOutcome,
     CheckStop,
+    SpecCodeError,
 )
 from grader.grading.status import Status
 from grader.sandbox.agent_client import (
@@ -104,6 +105,14 @@ class Target(Protocol):
         """Why the copy does not hold *table* although the app's file did, if so."""
         ...
 
+    def exercise_folder(self) -> Path:
+        """The exercise's folder on the host (its ``data/`` for pytest checks)."""
+        ...
+
+    def submission_files(self) -> tuple[Path, tuple[str, ...]]:
+        """The staged submission on the host: its folder and its files' paths."""
+        ...
+
 
 def run_check(check: Check, target: Target, deadline: float,
               evaluator: Evaluator | None = None) -> CheckOutcome:
@@ -123,7 +132,8 @@ def run_check(check: Check, target: Target, deadline: float,
         runner(check.body, target, work, assertions)
     except CheckStop as stop:
         return CheckOutcome(stop.status, tuple(assertions), stop.message,
-                            time.monotonic() - start, finished=stop.accounted)
+                            time.monotonic() - start, finished=stop.accounted,
+                            problem="spec" if isinstance(stop, SpecCodeError) else None)
     except SlowToRead as e:
         return CheckOutcome("timeout", tuple(assertions),
                             f"{e} took longer than the check's {timeout:.1f} s",
@@ -463,36 +473,20 @@ class Database:
 
 
 def _run_code(body: CodeCheck, target: Target, work: HostWork, out: list[Assertion]) -> None:
-    namespace: dict[str, Any] = {"__name__": "grade_check"}
-    exec(compile(body.source, "<check code>", "exec"), namespace)  # noqa: S102 - instructor's
-    fixtures: dict[str, Callable[[], Any]] = {
-        "client": lambda: work.client(target),
-        "app": lambda: AppInspector(target, work),
-        "database": lambda: Database(work, target),
-    }
-    for name, fn in namespace.items():
-        if not (name.startswith("test_") and callable(fn)):
-            continue
-        params = list(inspect.signature(fn).parameters)
-        unknown = [p for p in params if p not in fixtures]
-        if unknown:
-            raise CheckStop("error", f"{name} asks for unknown fixtures {unknown}; "
-                                 f"available: {sorted(fixtures)}")
+    with tempfile.TemporaryDirectory(prefix="grade-code-") as tmp:
+        fixtures: dict[str, Callable[[], Any]] = {
+            "client": lambda: CheckClient(work.client(target), work),
+            "app": lambda: AppInspector(target, work),
+            "database": lambda: Database(work, target),
+            "data": lambda: data_copy(target.exercise_folder(), Path(tmp)),
+            "source": lambda: Source(*target.submission_files(), work),
+        }
         try:
-            fn(**{p: fixtures[p]() for p in params})
-        except AssertionError as e:
-            out.append(Assertion(name, False, None, str(e) or _assert_line(e)))
-        except (RequestTimeout, AgentTimeout, AppUnreachable, AgentGone, CheckStop):
-            raise
-        except Exception as e:  # noqa: BLE001 - the app's answer broke the check's code
-            out.append(Assertion(name, False, None, f"{type(e).__name__}: {e}"))
-        else:
-            out.append(Assertion(name, True))
-
-
-def _assert_line(e: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == "<check code>"]
-    return f"assertion failed at line {frames[-1].lineno} of the check" if frames else "failed"
+            out.extend(code_check.run(body, work, fixtures, Path(tmp),
+                                      (AppInspector, Database, Rows)))
+        finally:
+            for made in Path(tmp).glob("data-*/data"):
+                release_copy(made)
 
 
 _RUNNERS: dict[type, Callable[[Any, Target, HostWork, list[Assertion]], None]] = {

@@ -37,6 +37,10 @@ class Assertion:
     actual: str | None = None
     scored: bool = True  # False: a set-up step's, which partial credit does not count
     note: str | None = None  # why it failed, in the grader's words, when the grader can tell
+    # A pytest check's test: its weight (``@pytest.mark.points``) and, when its code set
+    # one (the ``score`` fixture), the fraction of that weight it earned.
+    weight: float = 1.0
+    credit: float | None = None
 
     def __post_init__(self) -> None:
         # The one place an assertion's values are bounded and made writable: the
@@ -45,6 +49,13 @@ class Assertion:
         object.__setattr__(self, "expected", safe_optional(self.expected, KEPT))
         object.__setattr__(self, "actual", safe_optional(self.actual, KEPT))
         object.__setattr__(self, "note", safe_optional(self.note, NOTE_LIMIT))
+
+    @property
+    def share(self) -> float:
+        """The fraction of its weight this assertion earns (scoring.earned)."""
+        if self.credit is not None:
+            return self.credit
+        return 1.0 if self.passed else 0.0
 
 
 class Matcher(Protocol):

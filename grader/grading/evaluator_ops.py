@@ -46,10 +46,12 @@ def _beside(name: str) -> Any:
 
 
 if TYPE_CHECKING or __package__:
-    from grader.grading import db_fill, html_find
+    from grader.grading import db_fill, flask_session, html_find, source_files
 else:
     db_fill = _beside("db_fill")
     html_find = _beside("html_find")
+    flask_session = _beside("flask_session")
+    source_files = _beside("source_files")
 
 HEADER = struct.Struct("!Q")  # the length of the pickle that follows
 MEMORY_LIMIT = 768 << 20  # bytes of address space the child may use
@@ -323,6 +325,11 @@ OPS: dict[str, Callable[..., Any]] = {
     "rebuild": rebuild,
     "declared_schema": declared_schema,
     "set_cookies": set_cookies,
+    # a pytest check's fixtures (code_fixtures.py): the session cookie, the source
+    "flask_session": flask_session.decode,
+    "source_read": source_files.read,
+    "source_grep": source_files.grep,
+    "source_tree": source_files.tree,
     "ping": lambda: os.getpid(),
 }
 

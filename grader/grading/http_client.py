@@ -54,6 +54,10 @@ class Response:
     elapsed: float
     truncated: bool = False
 
+    def __repr__(self) -> str:
+        # Short, for pytest's explanation of a failed assertion in a pytest check.
+        return f"<Response {self.status}, {len(self.body)} bytes>"
+
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")

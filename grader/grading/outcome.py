@@ -25,6 +25,8 @@ class CheckOutcome:
     # timeout, a fact that could not be read): a share of the ones made would pay
     # for what was never established, so partial credit does not apply.
     finished: bool = True
+    # "spec": the spec's own code failed (code_check.py), not the submission; status error.
+    problem: str | None = None
 
     def __post_init__(self) -> None:
         # Messages quote the app (class names, errors): bounded here, whoever built them.
@@ -43,6 +45,14 @@ class CheckStop(Exception):
         self.status: Status = status
         self.message = message
         self.accounted = accounted
+
+
+class SpecCodeError(CheckStop):
+    """The instructor's code of a pytest check failed: an error of the spec, never the
+    submission's (status error, problem "spec")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("error", message)
 
 
 class DatabaseUnusable(CheckStop):

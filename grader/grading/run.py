@@ -122,6 +122,12 @@ class SandboxTarget:
     def left_out(self, table: str) -> str | None:
         return self._left_out.get(table)
 
+    def exercise_folder(self) -> Path:
+        return self._exercise.directory
+
+    def submission_files(self) -> tuple[Path, tuple[str, ...]]:
+        return self._staged.folder, self._staged.files
+
     def database_copy(self, timeout: float, file: str | None = None) -> Path:
         """A copy of the database as it is now: each call asks the sandbox again."""
         deadline = time.monotonic() + timeout

@@ -20,6 +20,9 @@ from grader.spec.exercise import Check, HttpCheck
 # (reports/visibility.py shows it everywhere; it lives here so grading need
 # not import the reports room above it).
 HIDDEN_MESSAGE = "hidden check: its expectations are not shown"
+# ... and in place of a hidden check's spec error: whose fault it is, and nothing more.
+SPEC_ERROR_HIDDEN = ("hidden check: the exercise's own check code failed (an error in the "
+                     "spec, not in your app); your instructor has to fix it")
 
 OUTPUT_LIMIT = 64 * 1024  # characters of the app's output a result keeps
 TRACEBACK_LIMIT = 8192  # characters of a traceback
@@ -45,6 +48,9 @@ class CheckResult:
     requests: tuple[str, ...] = ()
     # Shown to students only after the due date (reports/visibility.py decides).
     after_due_date: bool = False
+    # "spec": the check's own code failed (a pytest check's NameError, unknown fixture,
+    # ...): status error, and no verdict on the submission (docs/spec-language.md).
+    problem: str | None = None
 
     def __post_init__(self) -> None:
         # A result is built once, here; whatever the app put in its message is bounded
@@ -146,6 +152,8 @@ class GradeResult:
                 {"name": c.name, "status": c.status, "points": c.points,
                  "max_points": c.max_points, "message": c.message,
                  "requests": list(c.requests)}
+                # only a check whose own code failed: "problem": "spec"
+                | ({"problem": c.problem} if c.problem else {})
                 for c in self.checks
             ],
             "report": self.report,
@@ -166,15 +174,16 @@ def score_check(check: Check, outcome: CheckOutcome) -> CheckResult:
     message = outcome.message
     assertions = outcome.assertions
     if check.hidden:
-        assertions = tuple(Assertion(f"hidden assertion {i}", a.passed)
+        assertions = tuple(Assertion(f"hidden assertion {i}", a.passed, weight=a.weight,
+                                     credit=a.credit)
                            for i, a in enumerate(assertions, start=1))
         if outcome.status in ("failed", "error"):
-            message = HIDDEN_MESSAGE
+            message = SPEC_ERROR_HIDDEN if outcome.problem == "spec" else HIDDEN_MESSAGE
     return CheckResult(
         id=check.id, name=check.name, kind=check.kind, status=outcome.status,
         points=points, max_points=check.points, message=message, hidden=check.hidden,
         hint=check.hint, assertions=assertions, duration=round(outcome.duration, 3),
-        requests=() if check.hidden else requests_of(check),
+        requests=() if check.hidden else requests_of(check), problem=outcome.problem,
         after_due_date=check.after_due_date,
     )
 
@@ -197,9 +206,11 @@ def earned(check: Check, outcome: CheckOutcome) -> float:
     if outcome.status == "passed":
         return check.points
     scored = [a for a in outcome.assertions if a.scored]
-    if check.partial and scored and outcome.finished:
-        passed = sum(1 for a in scored if a.passed)
-        return round(check.points * passed / len(scored), 2)
+    weight = sum(a.weight for a in scored)
+    if check.partial and weight > 0 and outcome.finished:
+        # A pytest check's tests weigh what their points marks say (1 each by default).
+        got = sum(a.weight * a.share for a in scored)
+        return round(check.points * got / weight, 2)
     return 0.0
 
 
@@ -239,6 +250,8 @@ def overall_status(results: tuple[CheckResult, ...], max_score: float,
                    problem: Problem | None) -> Status:
     if problem is not None:
         return "timeout" if problem.kind == "Timeout" else "error"
+    if any(r.problem == "spec" for r in results):
+        return "error"  # the spec failed, so the score is no verdict: never a quiet "failed"
     score = sum(r.points for r in results)
     if score >= max_score:
         return "passed"

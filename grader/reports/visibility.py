@@ -41,7 +41,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Literal
 
-from grader.grading.scoring import HIDDEN_MESSAGE, CheckResult, GradeResult
+from grader.grading.scoring import HIDDEN_MESSAGE, SPEC_ERROR_HIDDEN, CheckResult, GradeResult
 
 __all__ = ["HIDDEN_MESSAGE", "UNTIL_DUE_MESSAGE", "GradescopeVisibility", "check_for_student",
            "for_student", "gradescope_visibility", "released"]
@@ -62,7 +62,9 @@ def check_for_student(check: CheckResult, shown_after_due: bool = False) -> Chec
                        requests=())
     if not check.hidden:
         return check
-    message = UNTIL_DUE_MESSAGE if check.message == UNTIL_DUE_MESSAGE else HIDDEN_MESSAGE
+    # A spec error says only whose fault it is (scoring.SPEC_ERROR_HIDDEN).
+    message = (UNTIL_DUE_MESSAGE if check.message == UNTIL_DUE_MESSAGE
+               else SPEC_ERROR_HIDDEN if check.problem == "spec" else HIDDEN_MESSAGE)
     return replace(check, message=message, assertions=(), requests=())
 
 

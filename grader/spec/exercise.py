@@ -359,8 +359,10 @@ def _body(kind: str, m: Mapping, flows: Flows) -> CheckBody:
         compile(source, f"{code.path}:{code.name}", "exec")
     except SyntaxError as e:
         raise code.fail(f"Python does not parse (line {e.lineno} of the code): {e.msg}") from e
-    if not re.search(r"^def test_\w*\s*\(", source, re.MULTILINE):
-        raise code.fail("must define at least one function named test_...")
+    if not re.search(r"^(async\s+def|def)\s+test_\w*\s*\(|^class\s+Test\w*", source,
+                     re.MULTILINE):
+        raise code.fail("must define at least one function named test_... (or a class "
+                        "named Test... holding them)")
     return CodeCheck(source)
 
 
