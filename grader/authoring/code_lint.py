@@ -58,7 +58,7 @@ def problems(check: Check, exercise_folder: Path) -> list[str]:
                          "true; without it the check is all or nothing")
     if not check.partial and any(name == "score" for _, name in _asked(tree)):
         found.append("the score fixture gives partial credit only with partial: true")
-    return sorted(set(found), key=_line_of)
+    return sorted(dict.fromkeys(found), key=_line_of)  # found order within a line
 
 
 def _line_of(text: str) -> int:
