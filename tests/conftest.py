@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +34,12 @@ settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None
 settings.register_profile("deep", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("GRADE_HYPOTHESIS_PROFILE", "ci"))
+
+# A shell starts background commands with SIGINT ignored, and an ignored signal stays
+# ignored in every child: a `grade` started by the Ctrl-C tests would never see theirs.
+# A handler of our own is reset to the default in children, so they get Ctrl-C again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

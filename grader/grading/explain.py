@@ -43,7 +43,20 @@ def with_database_note(message: str, url: str | None = None) -> str:
         return message
     # The app's part is cut first, so the explanation always fits in a message.
     head = message if len(message) <= MESSAGE_HEAD else message[:MESSAGE_HEAD] + "…"
-    return f"{head}. {note[0].upper()}{note[1:]}."
+    return with_sentence(head, note)
+
+
+def with_sentence(message: str, note: str) -> str:
+    """*message*, then *note* as a sentence of its own."""
+    return f"{message.rstrip('.')}. {note[0].upper()}{note[1:]}."
+
+
+def load_failure(kind: str, message: str, text: str | None, url: str | None) -> str:
+    """The message of an app that did not load, with what to do when the grader can tell:
+    a database it cannot open, an environment variable nobody set, no database URL."""
+    message = with_database_note(message, url)
+    note = missing_variable(kind, message, text) or database_uri_unset(message)
+    return message if note is None else with_sentence(message, note)
 
 
 def trailing_slash_redirect(path: str, status: int, location: str | None) -> str | None:

@@ -18,7 +18,7 @@ from grader.grading.checks import Agent
 from grader.grading.corroborate import claimed_copy, corroborated_copy
 from grader.grading.declared import DeclaredSchema, from_plain
 from grader.grading.evaluator import Evaluator, EvaluatorFailed, EvaluatorTimeout, shared
-from grader.grading.explain import database_uri_unset, missing_variable, with_database_note
+from grader.grading.explain import load_failure
 from grader.grading.http_client import AppClient
 from grader.grading.outcome import CheckStop
 from grader.grading.scoring import (
@@ -327,11 +327,7 @@ def _setup_step(box: Sandbox, step: _Step, exercise: Exercise, deadline: float, 
 
 
 def _problem_from(failure: AgentFailure) -> Problem:
-    message = with_database_note(failure.message, failure.database)
-    note = (missing_variable(failure.kind, failure.message, failure.text)
-            or database_uri_unset(failure.message))
-    if note is not None:
-        message = f"{message.rstrip('.')}. {note[0].upper()}{note[1:]}."
+    message = load_failure(failure.kind, failure.message, failure.text, failure.database)
     return Problem(kind=failure.kind, message=message, file=failure.file,
                    line=failure.line, text=failure.text, traceback=failure.traceback,
                    offset=failure.offset, tried=failure.tried)
