@@ -192,6 +192,18 @@ def test_a_real_flask_session_cookie(tmp_path: Path, target: FakeTarget) -> None
     assert out.status == "passed", out.message
 
 
+def test_session_values_reach_the_nested_ones(tmp_path: Path, target: FakeTarget) -> None:
+    value = cookie(json.dumps({"user": {"name": "alice", "tags": ["x", 3]},
+                               "flag": None, "n": {" t": ["bob", True]}}).encode())
+    out = run(code(tmp_path, f"""\
+        def test_values(client):
+            assert client.session_values() == []
+            client.set_cookie("session", {value!r})
+            assert sorted(client.session_values()) == ["3", "True", "alice", "bob", "x"]
+        """), target)
+    assert out.status == "passed", out.message
+
+
 def test_flasks_tags_and_compression() -> None:
     data = {"user": {" t": [1, "a"]}, "b": {" b": base64.b64encode(b"\x00").decode()},
             "m": {" m": "<b>x</b>"}, "d": {" di": {" t__": 5}}}
@@ -277,14 +289,18 @@ def test_a_backtracking_grep_times_out(tmp_path: Path, target: FakeTarget) -> No
 @pytest.mark.docker
 def test_ex10_reads_the_session_that_survives_logout(docker_client: object,
                                                      docker_sandboxes: object,
-                                                     no_leftover_containers: None) -> None:
+                                                     no_leftover_containers: None,
+                                                     tmp_path: Path) -> None:
+    from grader.authoring import patches
     from grader.grading.run import grade
     from grader.spec.exercise import load_exercise
 
     from .helpers import EXERCISES
 
-    exercise = load_exercise(EXERCISES / "ex10" / "exercise.yaml")
-    result = grade(exercise, EXERCISES / "ex10" / "mutants" / "logout_keeps_the_user.py",
+    ex10 = EXERCISES / "ex10"
+    mutant = patches.materialize(ex10 / "mutants" / "logout_keeps_the_user.diff",
+                                 ex10 / "solution.py", tmp_path)
+    result = grade(load_exercise(ex10 / "exercise.yaml"), mutant,
                    docker_sandboxes)  # type: ignore[arg-type]
     checks = {c.name: c for c in result.checks}
     logout = checks["logout forgets the user"]
@@ -311,13 +327,15 @@ def test_a_spec_error_is_the_specs_in_a_real_grading(docker_client: object,
     folder = shutil.copytree(EXERCISES / "ex10", tmp_path / "ex10")
     spec = folder / "exercise.yaml"
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace("left = client.session() or {}",
-                                 "left = client.sesion() or {}"), encoding="utf-8")
+    typo = text.replace('"alice" not in client.session_values()',
+                        '"alice" not in client.sesion_values()')
+    assert typo != text
+    spec.write_text(typo, encoding="utf-8")
     result = grade(load_exercise(spec), folder / "solution.py",
                    docker_sandboxes)  # type: ignore[arg-type]
     broken = {c.name: c for c in result.checks}["logout forgets the user"]
     assert (broken.status, broken.problem, broken.points) == ("error", "spec", 0.0)
-    assert "'CheckClient' object has no attribute 'sesion'" in broken.message
+    assert "'CheckClient' object has no attribute 'sesion_values'" in broken.message
     assert result.status == "error"  # not a quiet "failed" for the reference solution
     assert result.to_json()["checks"][5]["problem"] == "spec"
 

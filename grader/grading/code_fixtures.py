@@ -85,6 +85,24 @@ class CheckClient:
         value = self._client.cookies.get(cookie)
         return None if value is None else decode_session(value, self._work)
 
+    def session_values(self, cookie: str = "session") -> list[str]:
+        """Every value in the session as text, those nested in lists and dicts too
+        (``[]`` without the cookie): where a user's name or a password may be kept,
+        whatever the key and however deep."""
+        return list(_leaves(self.session(cookie)))
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    # The decoded session is bounded (32 levels, 64 KiB), so recursion is too.
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None:
+        yield str(value)
+
 
 def decode_session(value: str, work: HostWork) -> dict[str, Any]:
     """A Flask session cookie's content, decoded in the evaluator (flask_session.py)."""
