@@ -23,7 +23,7 @@ from grader.ci import config as ci_config
 from grader.ci import run as ci
 from grader.common.data_files import data_path
 from grader.common.text import printable, safe_text
-from grader.errors import GraderError, SpecError, SubmissionPathError, UsageError
+from grader.errors import GraderError, SpecError, SubmissionPathError
 from grader.grading.run import grade
 from grader.reports import github
 from grader.reports.html import write_submission_report
@@ -98,13 +98,15 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
         if not path.exists():
             raise SubmissionPathError(f"{path}: no such file or folder. Pass your app's .py "
                                       "file or the folder that holds it.")
-    except UsageError as e:
-        if as_json:  # the --json contract: exactly one object, also when nothing was graded
-            click.echo(json.dumps(usage_error_json(exercise, e), ensure_ascii=False))
+        with _sandboxes(sandbox, [ex]) as sandboxes:
+            result = grade(ex, path, sandboxes)
+        result = write_submission_report(result, report_dir, ex.id, path)
+    except GraderError as e:
+        # The --json contract: exactly one object, also when nothing was graded (a bad
+        # input, or no engine to grade with); the message goes to stderr as ever.
+        if as_json:
+            click.echo(json.dumps(error_json(exercise, e), ensure_ascii=False))
         raise
-    with _sandboxes(sandbox, [ex]) as sandboxes:
-        result = grade(ex, path, sandboxes)
-    result = write_submission_report(result, report_dir, ex.id, path)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -311,7 +313,7 @@ def _due_date(text: str | None) -> str:
     return (due if due.tzinfo else due.replace(tzinfo=timezone.utc)).isoformat()
 
 
-def usage_error_json(exercise: str, error: UsageError) -> dict[str, Any]:
+def error_json(exercise: str, error: GraderError) -> dict[str, Any]:
     """``submit --json``'s one object when nothing could be graded: status error."""
     where = {"file": error.path, "line": error.line} if isinstance(error, SpecError) else {}
     return {"exercise": exercise, "status": "error", "score": 0.0, "max_score": 0.0,

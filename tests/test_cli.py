@@ -120,7 +120,13 @@ def test_no_docker_engine_exits_3_with_how_to_start_it(capsys: pytest.CaptureFix
     monkeypatch.setenv("DOCKER_HOST", NO_DOCKER)
     code, out, err = grade(capsys, *argv)
     assert code == 3
-    assert out == ""  # nothing half-written on stdout, not even for --json
+    if "--json" in argv:  # the one object the contract promises, and nothing else
+        shown = json.loads(out)
+        assert (shown["status"], shown["checks"], shown["report"]) == ("error", [], None)
+        assert shown["problem"]["kind"] == "DockerUnavailable"
+        assert shown["problem"]["message"] in err
+    else:
+        assert out == ""  # nothing half-written on stdout
     assert "no Docker engine reachable" in err
     assert "start the Docker engine" in err and "DOCKER_HOST" in err
     assert not (tmp_path / "grade-reports").exists()
