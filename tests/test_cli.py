@@ -208,3 +208,17 @@ def test_submit_json_on_a_usage_error_prints_one_error_object(
     assert shown["problem"]["message"] in err
     if argv[1] == "bad":
         assert shown["problem"]["kind"] == "SpecError" and shown["problem"]["line"] == 5
+
+
+def test_check_refuses_several_catalogues_in_grade_exercises(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `grade check` grades against one pinned catalogue; `a:b` is not one odd path
+    (tmp_path / "grade.yaml").write_text("exercises:\n  ex01: app.py\n", encoding="utf-8")
+    (tmp_path / "app.py").write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER)
+    monkeypatch.setenv("GRADE_EXERCISES", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
+    code, out, err = grade(capsys, "check")
+    assert code == 2
+    assert "names several catalogues" in err and "--exercises" in err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.ci.config import CheckConfig, MinScore, check_paths, find_config, load_config
 from grader.common.text import one_line
+from grader.errors import UsageError
 from grader.grading.run import grade
 from grader.reports import github, junit
 from grader.reports.html import write_submission_report
@@ -40,12 +41,27 @@ class CheckOptions:
 
 def resolve_source(options: CheckOptions, config: CheckConfig) -> pinned.SpecSource:
     """Flags over ``GRADE_EXERCISES`` over the package; published hashes folded in."""
-    location = options.source.location or os.environ.get("GRADE_EXERCISES") or None
+    location = options.source.location or _one_catalogue(os.environ.get("GRADE_EXERCISES"))
     pins: dict[str, str] = {}
     if options.hashes:
         pins.update(pinned.read_hashes(options.hashes, repositories(config)))
     pins.update(options.source.pins)
     return pinned.SpecSource(location, pins)
+
+
+def _one_catalogue(listed: str | None) -> str | None:
+    """GRADE_EXERCISES as ``grade check``'s one catalogue, which its hashes pin.
+
+    Other commands search several (``a:b``); a check grades against exactly one,
+    so a list is refused rather than read as one strange path.
+    """
+    if not listed:
+        return None
+    if "://" in listed or os.pathsep not in listed or Path(listed).is_dir():
+        return listed
+    raise UsageError(f"GRADE_EXERCISES={listed!r} names several catalogues; `grade check` "
+                     "grades against one, pinned by its hashes. Pass the one this course uses "
+                     "with --exercises PATH|URL (or set GRADE_EXERCISES to it alone).")
 
 
 def repositories(config: CheckConfig) -> list[Path]:
