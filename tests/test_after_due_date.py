@@ -117,3 +117,29 @@ def test_a_bad_due_date_is_a_usage_error(tmp_path: Path,
         main(["batch", "ex11", str(tmp_path / "class"), "--due-date", "next friday"])
     assert info.value.code == 2
     assert "--due-date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("graded_at", "stored_due", "due", "now", "again"), [
+    ("2026-12-01T12:00:00+00:00", DUE, DUE, AFTER, True),  # written hidden, shown now
+    ("2026-12-02T01:00:00+00:00", "", DUE, AFTER, True),  # graded late, but with no date
+    ("2026-12-02T01:00:00+00:00", DUE, DUE, AFTER, False),  # already written released
+    ("2026-12-01T12:00:00+00:00", DUE, DUE, BEFORE, False),  # still before the date
+    ("2026-12-01T12:00:00+00:00", DUE, "", AFTER, False),  # no date given this run
+    ("not a time", DUE, DUE, AFTER, True),  # unreadable: write it again
+])
+def test_a_batch_after_the_due_date_writes_withheld_reports_again(
+        tmp_path: Path, graded_at: str, stored_due: str, due: str, now: datetime,
+        again: bool) -> None:
+    from dataclasses import replace
+
+    from grader.batch.worker import released_since
+    from grader.reports.gradebook import make_row
+
+    exercise = load_exercise(spec(tmp_path, "    visibility: after_due_date\n"))
+    row = make_row(replace(result(stored_due), graded_at=graded_at), "ann", "ann", "d" * 64,
+                   "img")
+    assert row.due_date == stored_due
+    assert released_since(row, exercise, due, now) is again
+    (tmp_path / "plain").mkdir()
+    plain = load_exercise(spec(tmp_path / "plain", ""))  # nothing withheld: never again
+    assert released_since(row, plain, due, now) is False

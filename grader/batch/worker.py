@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from grader.grading.scoring import Problem
 from grader.grading.staging import stage
 from grader.reports import html
 from grader.reports.gradebook import Previous, Row, load_row, previous_of, result_key, save
+from grader.reports.visibility import released
 from grader.sandbox import ImageRef, SandboxFactory, SandboxPlan
 from grader.spec.exercise import Exercise
 
@@ -93,7 +95,7 @@ def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out
         stored = load_row(out, entry.slug)
         key = result_key(digest, exercise.spec_sha256, image.id)
         if (stored is not None and not force and stored.exercise == exercise.id
-                and stored.key == key):
+                and stored.key == key and not released_since(stored, exercise, due_date)):
             return Graded(stored, skipped=True)
         previous: Previous | None = None
         if (stored is not None and stored.exercise == exercise.id
@@ -122,6 +124,23 @@ def grade_entry(entry: Entry, exercise: Exercise, sandboxes: SandboxFactory, out
                            env), skipped=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def released_since(stored: Row, exercise: Exercise, due_date: str,
+                   now: datetime | None = None) -> bool:
+    """Whether *stored*'s reports withhold after-due-date checks that are shown now.
+
+    Its reports were written with the due date of the run that graded it, at its
+    ``graded_at``; once *due_date* has passed, a report that hid those checks then
+    is written again (by grading again: the row keeps no check's full output).
+    """
+    if not any(c.after_due_date for c in exercise.checks) or not released(due_date, now):
+        return False
+    try:
+        at = datetime.fromisoformat(stored.graded_at)
+    except ValueError:
+        return True
+    return not released(stored.due_date, at if at.tzinfo else at.replace(tzinfo=timezone.utc))
 
 
 def _reason(message: str, entry: Entry, tmp: Path) -> str:

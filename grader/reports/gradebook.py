@@ -85,6 +85,7 @@ class Row:
     graded_at: str
     previous: Previous | None = None
     app: str = ""  # what was graded, "app.py:create_app()" (GradeResult.app)
+    due_date: str = ""  # the due date its reports were written with (GradeResult.due_date)
 
     @property
     def key(self) -> str | None:
@@ -114,6 +115,7 @@ class Row:
             "image_id": self.image_id,
             "graded_at": self.graded_at,
             "previous": asdict(self.previous) if self.previous else None,
+            "due_date": self.due_date or None,
         }
 
     @classmethod
@@ -141,6 +143,7 @@ class Row:
             image_id=_str(d, "image_id"), graded_at=_str(d, "graded_at"),
             previous=None if previous is None else _previous(_obj(previous)),
             app=d["app"] if isinstance(d.get("app"), str) else "",
+            due_date=d["due_date"] if isinstance(d.get("due_date"), str) else "",
         )
 
 
@@ -160,7 +163,7 @@ def make_row(result: GradeResult, student: str, slug: str, submission_sha256: st
         report=result.report, problem=result.problem, spec_sha256=result.spec_sha256,
         image=result.image, timings=result.timings, submission=result.submission,
         submission_sha256=submission_sha256, image_id=image_id, graded_at=result.graded_at,
-        previous=previous, app=result.app,
+        previous=previous, app=result.app, due_date=result.due_date,
     )
 
 
