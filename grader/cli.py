@@ -1,5 +1,8 @@
 """The ``grade`` command line. Thin: parse, call the library, print, exit.
 
+The authoring and CI commands import their modules when they run: a one-shot
+``grade submit`` starts without them (bench/README.md, start-up).
+
 This is the one place GraderError is caught and turned into an exit code:
 0 full marks, 1 below full marks, 2 usage error, 3 infrastructure problem.
 """
@@ -18,9 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
-from grader.authoring import scaffold, selftest, validate
 from grader.ci import config as ci_config
-from grader.ci import run as ci
 from grader.common.data_files import data_path
 from grader.common.text import printable, safe_text
 from grader.errors import GraderError, SpecError, SubmissionPathError
@@ -180,6 +181,8 @@ def check(config: Path | None, min_score: ci_config.MinScore | None, source: str
         parsed = dict(pinned.parse_pin(p) for p in pins)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--spec-sha256") from e
+    from grader.ci import run as ci
+
     options = ci.CheckOptions(config, min_score, pinned.SpecSource(source, parsed), hashes,
                               report_dir, junit)
     sys.exit(ci.run(options, lambda found: _sandboxes(sandbox, found), click.echo, _progress,
@@ -222,6 +225,8 @@ def image_build(rebuild: bool, base: str | None, requirements: Path | None) -> N
 @_dir_option
 def validate_cmd(target: str | None, dirs: tuple[Path, ...]) -> None:
     """Check every spec (or one exercise, spec or folder); print each problem and warning."""
+    from grader.authoring import validate
+
     _catalogues(dirs, target)
     results = validate.validate_all(validate.find_specs(target, dirs=dirs))
     problems = [p for v in results for p in v.problems]
@@ -243,6 +248,8 @@ def validate_cmd(target: str | None, dirs: tuple[Path, ...]) -> None:
               "./exercises].")
 def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
     """Create exercise EX: spec, solution, starter, README and a first mutant."""
+    from grader.authoring import scaffold
+
     directory = directory or scaffold.default_directory()
     folder = scaffold.new_exercise(exercise_id, title, directory)
     click.echo(f"created {folder}/ (exercise.yaml, solution.py, starter.py, README.md, "
@@ -262,6 +269,8 @@ def new_cmd(exercise_id: str, title: str, directory: Path | None) -> None:
 def selftest_cmd(target: str | None, verbose: bool, sandbox: SandboxKind,
                  dirs: tuple[Path, ...]) -> None:
     """Grade each exercise's solution, starter and mutants; fail if a spec lets one through."""
+    from grader.authoring import selftest, validate
+
     _catalogues(dirs, target)
     checked = validate.validate_all(validate.find_specs(target, dirs=dirs))
     for warning in (w for v in checked for w in v.warnings):

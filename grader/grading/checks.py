@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.grading import code_check, db_verdict
+from grader.grading import db_verdict
 from grader.grading import evaluator as evaluator_module
 from grader.grading.code_fixtures import CheckClient, Source, data_copy, release_copy
 from grader.grading.compare import (
@@ -481,6 +481,10 @@ def _run_code(body: CodeCheck, target: Target, work: HostWork, out: list[Asserti
             "data": lambda: data_copy(target.exercise_folder(), Path(tmp)),
             "source": lambda: Source(*target.submission_files(), work),
         }
+        # Code checks compile with pytest's assertion rewriting: imported only when
+        # an exercise has one (0.15 s of a one-shot `grade submit` otherwise).
+        from grader.grading import code_check
+
         try:
             out.extend(code_check.run(body, work, fixtures, Path(tmp),
                                       (AppInspector, Database, Rows)))
