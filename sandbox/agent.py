@@ -807,6 +807,13 @@ def resume(boot: Boot, state: dict[str, Any]) -> None:
     control_loop(agent, boot, conn, server)
 
 
+def _import_flask() -> None:
+    try:
+        importlib.import_module("flask")
+    except BaseException:  # noqa: BLE001 - op_load imports it again and reports the error
+        pass
+
+
 def main() -> None:
     # The image uses the defaults; `--sandbox process` runs without a container and
     # points these at its own folders.
@@ -828,6 +835,10 @@ def main() -> None:
     listener.listen(1)
     os.chmod(ctl_path + ".tmp", 0o666)
     os.rename(ctl_path + ".tmp", ctl_path)
+    # Flask is imported now, while the host connects and sends the files (or the
+    # sandbox waits in a pool): no student code exists yet, and op_load's own
+    # import waits for this one under the import lock.
+    threading.Thread(target=_import_flask, name="import-flask", daemon=True).start()
     conn, _ = listener.accept()
     listener.close()  # one controller only: the host
     control_loop(agent, boot, conn, server)
