@@ -215,7 +215,11 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
     try:
         if staged is None:
             staged = stage(source, work / "submission")
+        waited = time.monotonic()
         box = sandboxes(staged.folder, exercise.limits, {"grade.exercise": exercise.id})
+        # A pool's wait (or the start of one it did not have ready) is not the submission's.
+        if sandboxes.pooled:
+            deadline += time.monotonic() - waited
         try:
             with box:
                 problem, loaded = _load(box, exercise, deadline)
