@@ -216,7 +216,7 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         if staged is None:
             staged = stage(source, work / "submission")
         waited = time.monotonic()
-        box = sandboxes(staged.folder, exercise.limits, {"grade.exercise": exercise.id})
+        box = sandboxes(staged.folder, exercise.limits, sandbox_labels(exercise))
         # A pool's wait (or the start of one it did not have ready) is not the submission's.
         if sandboxes.pooled:
             deadline += time.monotonic() - waited
@@ -266,6 +266,11 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         graded_at=_now(),
         app=_graded_app(staged, loaded),
     )
+
+
+def sandbox_labels(exercise: Exercise) -> dict[str, str]:
+    """The labels of *exercise*'s sandboxes (a pool keeps ready ones per labels)."""
+    return {"grade.exercise": exercise.id}
 
 
 def _graded_app(staged: Staged | None, loaded: Loaded) -> str:

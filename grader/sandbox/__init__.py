@@ -140,6 +140,11 @@ class SandboxFactory:
         return self._client
 
     @property
+    def labels(self) -> dict[str, str]:
+        """The labels every container of this factory carries (its reaper's)."""
+        return dict(self._reaper.labels) if self._reaper is not None else {}
+
+    @property
     def pooled(self) -> bool:
         """Whether its sandboxes come ready (from a pool), not started at ``with``."""
         return self._pool is not None
@@ -161,7 +166,7 @@ class SandboxFactory:
         return ProcessSandbox(self.plan.isolation, submission, limits, labels)
 
     def _labels(self, labels: Mapping[str, str] | None) -> dict[str, str]:
-        return {**(labels or {}), **(self._reaper.labels if self._reaper else {})}
+        return {**(labels or {}), **self.labels}
 
     def _make(self, key: PoolKey, limits: Limits, submission: Path = Path()) -> Sandbox:
         assert self._client is not None
