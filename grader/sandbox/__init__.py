@@ -106,17 +106,23 @@ class SandboxFactory:
         self.close()
 
     def close(self) -> None:
-        """Remove the pooled sandboxes, wait for the removals, let the reaper go."""
+        """Remove the pooled sandboxes, wait for the removals, let the reaper go.
+
+        Interrupted, or with a removal that failed, the reaper is not told all
+        is done: it sweeps the factory's containers as the process ends.
+        """
+        done = False
         try:
-            if self._pool is not None:
-                self._pool.close()
-        finally:
             try:
+                if self._pool is not None:
+                    self._pool.close()
+            finally:
                 if self._disposal is not None:
                     self._disposal.close()
-            finally:
-                if self._reaper is not None:
-                    self._reaper.close()
+            done = self._disposal is None or self._disposal.failures == 0
+        finally:
+            if self._reaper is not None:
+                self._reaper.close(done=done)
 
     def warm(self, limits: Limits, labels: Mapping[str, str] | None = None) -> None:
         """Keep sandboxes ready for these limits and labels (a pool only; else nothing)."""

@@ -32,6 +32,7 @@ class Disposal:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self._closed = False
+        self.failures = 0  # removals that failed (the reaper then sweeps)
 
     def put(self, box: Sandbox) -> None:
         """Remove *box* soon (at once, in this thread, once closed)."""
@@ -59,4 +60,5 @@ class Disposal:
                     requests.exceptions.RequestException) as e:
                 # Not the grading's problem any more; the reaper and the next run's
                 # orphan sweep remove it.
+                self.failures += 1
                 print(f"grade: warning: {e}", file=sys.stderr)

@@ -8,7 +8,8 @@ reads EOF. It then removes every container that carries both this grader's
 owner label (``grade.owner``: host and pid) and this factory's own label, and
 exits; it cannot see, let alone remove, another grader's containers, nor
 those of another factory of the same process. A grader that closes its
-factory in order says ``done`` first: everything is removed already.
+factory in order says ``done`` first: everything is removed already. A close
+that was interrupted, or saw a removal fail, leaves the sweep to the child.
 """
 
 from __future__ import annotations
@@ -52,20 +53,26 @@ class Reaper:
     def pid(self) -> int:
         return self._proc.pid
 
-    def close(self) -> None:
-        """Everything is removed: let the child go without sweeping."""
+    def close(self, *, done: bool) -> None:
+        """Let the child go: without sweeping if *done* (everything is removed)."""
         stdin = self._proc.stdin
         if stdin is None or stdin.closed:
             return
         try:
-            stdin.write(DONE)
-            stdin.flush()
+            if done:
+                stdin.write(DONE)
+                stdin.flush()
         except BrokenPipeError:
             pass  # the child is gone already; nothing to tell it
         finally:
             try:
                 stdin.close()
             except BrokenPipeError:
+                pass
+        if done:  # it exits at once: collect it (a sweeping one is left to finish)
+            try:
+                self._proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
                 pass
 
 
