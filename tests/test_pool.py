@@ -22,7 +22,7 @@ from grader.sandbox.reaper import FACTORY_LABEL
 from grader.spec import catalog
 from grader.spec.exercise import Limits
 
-from .helpers import CASES, EXERCISES, HOSTILE, ROOT
+from .helpers import ANY, CASES, EXERCISES, HOSTILE, ROOT
 
 pytestmark = pytest.mark.docker
 
@@ -190,3 +190,23 @@ def test_a_closed_factory_waited_for_its_removals(
         result = grade(ex02, ex02.directory / "solution.py", factory)
     assert result.status == "passed"
     assert not _own(docker_client, factory)
+
+
+@pytest.mark.parametrize("name", ["exit_at_import", "fork_bomb", "memory_bomb", "daemon",
+                                  "huge_output"])
+def test_hostile_submissions_grade_the_same_through_a_pool(
+        name: str, docker_client: docker.DockerClient, pooled: SandboxFactory,
+        tmp_path: Path) -> None:
+    case = CASES[name]
+    exercise = catalog.find(case.exercise, EXERCISES)
+    pooled.warm(exercise.limits, sandbox_labels(exercise))
+    assert pooled.wait_warm(WARM)
+    submission = tmp_path / "submission" / case.file
+    submission.parent.mkdir()
+    submission.write_bytes((HOSTILE / case.file).read_bytes())
+    result = grade(exercise, submission, pooled)
+    assert (result.score, result.status) == (case.score, case.status), result.problem
+    if case.problem not in (None, ANY):
+        assert result.problem is not None and result.problem.kind == case.problem
+    if case.verify is not None:
+        case.verify(result, tmp_path)
