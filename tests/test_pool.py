@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -210,3 +211,17 @@ def test_hostile_submissions_grade_the_same_through_a_pool(
         assert result.problem is not None and result.problem.kind == case.problem
     if case.verify is not None:
         case.verify(result, tmp_path)
+
+
+def test_submit_prints_its_verdict_and_removes_its_container_before_it_exits(
+        docker_client: docker.DockerClient, sandbox_image: ImageRef, tmp_path: Path) -> None:
+    ex02 = EXERCISES / "ex02"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "submit", "ex02", str(ex02 / "solution.py"),
+         "--json", "--report-dir", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["status"] == "passed"  # one JSON object, as ever
+    # Gone with the process, not left to its reaper's sweep.
+    assert not _names(docker_client, f"{OWNER_LABEL}={socket.gethostname()}:{proc.pid}")
