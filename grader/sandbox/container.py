@@ -90,6 +90,7 @@ class DockerSandbox(Sandbox):
                 environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
                 working_dir="/tmp",
                 host_config=host_config,
+                detach=True,  # nothing attaches: the output comes through the logs
             )
             self._created = True
             api.start(self.name)
