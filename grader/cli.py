@@ -101,17 +101,19 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
                                       "file or the folder that holds it.")
         with _sandboxes(sandbox, [ex]) as sandboxes:
             result = grade(ex, path, sandboxes)
-        result = write_submission_report(result, report_dir, ex.id, path)
+            result = write_submission_report(result, report_dir, ex.id, path)
+            # The verdict first; leaving the block waits for the container's removal.
+            if as_json:
+                click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            else:
+                click.echo(summary(result))
+            sys.stdout.flush()
     except GraderError as e:
         # The --json contract: exactly one object, also when nothing was graded (a bad
         # input, or no engine to grade with); the message goes to stderr as ever.
         if as_json:
             click.echo(json.dumps(error_json(exercise, e), ensure_ascii=False))
         raise
-    if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        click.echo(summary(result))
     sys.exit(0 if result.status == "passed" else 1)
 
 
@@ -126,10 +128,13 @@ def submit(exercise: str, path: Path, as_json: bool, report_dir: Path,
 @click.option("--due-date", "due_date", metavar="ISO", default=None,
               help="The assignment's due date (2026-12-01T23:59+01:00; no zone: UTC): "
                    "checks with visibility: after_due_date are shown after it.")
+@click.option("--pool", type=click.IntRange(0, 16), default=1, show_default=True,
+              help="Ready Docker sandboxes each worker keeps started ahead of time "
+                   "(0: start each one when its submission comes).")
 @_sandbox_option
 @_dir_option
 def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
-          force: bool, due_date: str | None, sandbox: SandboxKind,
+          force: bool, due_date: str | None, pool: int, sandbox: SandboxKind,
           dirs: tuple[Path, ...]) -> None:
     """Grade a class: SUBMISSIONS holds one folder, .py or .zip per student."""
     from grader.batch import run as batching  # multiprocessing: only when batch grading
@@ -140,7 +145,7 @@ def batch(exercise: str, submissions: Path, jobs: int | None, out: Path | None,
                                   "one subfolder, .py file or .zip file per student.")
     options = batching.BatchOptions(out or Path("grade-reports") / ex.id,
                                     jobs or batching.default_jobs(), force,
-                                    _due_date(due_date))
+                                    _due_date(due_date), pool=pool)
     students = batching.find_students(submissions, options.out)
     with _sandboxes(sandbox, [ex]) as sandboxes:
         done = batching.run_batch(ex, students, sandboxes, options)

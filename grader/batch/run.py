@@ -18,7 +18,9 @@ known (see gradebook.py), the row last; a run skips students whose stored key
 workers, whose sandboxes are removed in ``finally``; after a SIGKILL of this
 process each worker notices within 0.1 s, stops its grading and removes its
 container, and orphans are swept at the end of every run and the start of the
-next. A Docker engine that stops answering stops the batch (exit 3); the next
+next. With ``--pool N`` each worker keeps N sandboxes ready (its factory's
+pool, closed when the worker exits); a worker that dies leaves them to its
+factory's reaper. A Docker engine that stops answering stops the batch (exit 3); the next
 run grades the rest. Worker processes are *spawned*: a script that calls
 :func:`run_batch` needs the usual ``if __name__ == "__main__":`` guard.
 """
@@ -34,7 +36,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -77,6 +79,7 @@ class BatchOptions:
     due_date: str = ""
     # How a worker process reaches the engine; a module-level function, so it pickles.
     connect: Connect = docker_connection.connect
+    pool: int = 0  # ready Docker sandboxes each worker keeps (grade batch --pool)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,8 @@ class _Run:
     def go(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         stop = self._stop = ctx.Event()
-        setup = Setup(self.exercise, self.sandboxes.plan, self.out, self.options.force,
+        plan = replace(self.sandboxes.plan, pool=self.options.pool)
+        setup = Setup(self.exercise, plan, self.out, self.options.force,
                       self.options.connect, stop, os.getpid(), self.options.due_date)
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx,
                                    initializer=init_worker, initargs=(setup,))

@@ -10,6 +10,7 @@ removed in ``finally``.
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import shutil
 import signal
@@ -31,7 +32,7 @@ from grader.batch import intake
 from grader.batch.intake import Entry
 from grader.batch.names import shown
 from grader.errors import GraderError, InfraError, SubmissionPathError
-from grader.grading.run import grade, rejected
+from grader.grading.run import grade, rejected, sandbox_labels
 from grader.grading.scoring import Problem
 from grader.grading.staging import stage
 from grader.reports import html
@@ -227,7 +228,7 @@ def work(entry: Entry) -> Outcome:
         for attempt in (1, 2):
             try:
                 if state.sandboxes is None:
-                    state.sandboxes = SandboxFactory.from_plan(s.plan, s.connect)
+                    state.sandboxes = _open_factory(s.plan, s.connect, s.exercise)
                 return grade_entry(entry, s.exercise, state.sandboxes, s.out, s.force,
                                    state.env, s.due_date)
             except ENGINE_ERRORS as e:
@@ -238,6 +239,16 @@ def work(entry: Entry) -> Outcome:
         return Cancelled(entry.student)
     finally:
         state.busy = False
+
+
+def _open_factory(plan: SandboxPlan, connect: Connect, exercise: Exercise) -> SandboxFactory:
+    """This worker's factory, closed (its pool removed) when the worker exits in order."""
+    factory = SandboxFactory.from_plan(plan, connect)
+    factory.warm(exercise.limits, sandbox_labels(exercise))
+    # The executor's workers leave through multiprocessing's exit, which runs these
+    # finalizers (not atexit); a worker that dies otherwise leaves them to the reaper.
+    multiprocessing.util.Finalize(None, factory.close, exitpriority=10)
+    return factory
 
 
 def _engine_alive(sandboxes: SandboxFactory | None) -> bool:

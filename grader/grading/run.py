@@ -215,7 +215,11 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
     try:
         if staged is None:
             staged = stage(source, work / "submission")
-        box = sandboxes(staged.folder, exercise.limits, {"grade.exercise": exercise.id})
+        waited = time.monotonic()
+        box = sandboxes(staged.folder, exercise.limits, sandbox_labels(exercise))
+        # A pool's wait (or the start of one it did not have ready) is not the submission's.
+        if sandboxes.pooled:
+            deadline += time.monotonic() - waited
         try:
             with box:
                 problem, loaded = _load(box, exercise, deadline)
@@ -262,6 +266,11 @@ def grade(exercise: Exercise, source: Path, sandboxes: SandboxFactory,
         graded_at=_now(),
         app=_graded_app(staged, loaded),
     )
+
+
+def sandbox_labels(exercise: Exercise) -> dict[str, str]:
+    """The labels of *exercise*'s sandboxes (a pool keeps ready ones per labels)."""
+    return {"grade.exercise": exercise.id}
 
 
 def _graded_app(staged: Staged | None, loaded: Loaded) -> str:

@@ -14,13 +14,15 @@ Life cycle of a sandbox (docs/architecture.md draws it):
              agent typed questions; every answer is untrusted data. Before the
              first hidden check, grading calls :meth:`Sandbox.mark_hidden`:
              what the sandbox prints from then on is for instructors only
-    remove   ``close()`` kills everything the sandbox started, keeps its capped
-             output in :attr:`Sandbox.run`, and removes its files; always, in
-             ``__exit__``, also on errors and Ctrl-C
+    remove   ``close()`` keeps the capped output in :attr:`Sandbox.run`, then
+             kills everything the sandbox started and removes its files;
+             always, in ``__exit__``, also on errors and Ctrl-C. The killing
+             and removing may be handed to the factory's disposal thread
+             (:attr:`Sandbox.hand_off`), so the verdict does not wait for it
 
 A sandbox serves exactly one submission. Everything up to *ready* involves
 neither student code nor the submission, which is what a pool of ready
-sandboxes may do ahead of time. How the host reaches the sockets is the
+sandboxes (pool.py) does ahead of time. How the host reaches the sockets is the
 backend's: a Docker sandbox shares no path with the host (its connections go
 through the engine's API, exec_link.py), so the same code runs against an
 engine in a VM or on another machine.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import abc
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -84,6 +87,9 @@ class Sandbox(abc.ABC):
         self._agent: AgentClient | None = None
         # What had been printed when mark_hidden was called: (bytes kept, bytes in all).
         self._shown: tuple[bytes, int] | None = None
+        self._closed = False
+        # Who kills and removes it once its run is read; None: close() itself.
+        self.hand_off: Callable[[Sandbox], None] | None = None
 
     def dial_app(self, timeout: float) -> socket.socket:
         """A new connection to the student's app, for one HTTP exchange.
@@ -101,6 +107,8 @@ class Sandbox(abc.ABC):
         return self._agent
 
     def __enter__(self) -> Sandbox:
+        if self._closed:
+            raise SandboxError("a sandbox serves one submission; this one was closed")
         try:
             self.start()
         except BaseException:
@@ -112,7 +120,12 @@ class Sandbox(abc.ABC):
         self.close()
 
     def start(self) -> None:
-        """Create the sandbox and wait until its agent is ready and connected."""
+        """Create the sandbox and wait until its agent is ready and connected.
+
+        A sandbox that is ready already (taken from a pool) is left as it is.
+        """
+        if self._agent is not None:
+            return
         self._launch()
         connection = self._wait_for_agent(time.monotonic() + max(self.limits.startup, 10.0))
         self._agent = AgentClient(SocketChannel(connection))
@@ -139,15 +152,30 @@ class Sandbox(abc.ABC):
         if self._shown is None:
             self._shown = self._printed()
 
+    def still_ready(self) -> bool:
+        """Whether a ready sandbox that waited (in a pool) may still be handed out."""
+        return self._agent is not None and not self._closed and self._still_ready()
+
     def close(self) -> None:
-        """Remove the sandbox: stop everything, keep the capped output, remove its files."""
+        """Keep the capped output in :attr:`run`, then stop everything and remove its files.
+
+        With :attr:`hand_off` set, the stopping and removing is the callee's.
+        """
+        self._closed = True
         try:
             if self._agent is not None:
                 self._agent.close()
                 self._agent = None
             self.run = self._stop()
         finally:
-            self._remove()
+            if self.hand_off is None:
+                self.remove()
+            else:
+                self.hand_off(self)
+
+    def remove(self) -> None:
+        """Kill whatever is left and remove it (the container, the folders)."""
+        self._remove()
 
     def _ended(self, printed: bytes, *, total: int, exit_code: int | None,
                oom_killed: bool = False) -> SandboxRun:
@@ -214,11 +242,15 @@ class Sandbox(abc.ABC):
 
     @abc.abstractmethod
     def _stop(self) -> SandboxRun:
-        """Kill everything the sandbox started; return :meth:`_ended` of what it printed."""
+        """Return :meth:`_ended` of what it printed (killing is left to ``_remove`` if it may)."""
 
     @abc.abstractmethod
     def _remove(self) -> None:
-        """Remove whatever is left (the container, the folders); runs even after errors."""
+        """Kill and remove whatever is left (the container, the folders); runs even after errors."""
+
+    def _still_ready(self) -> bool:
+        """The backend's view: the agent still runs and its connection still holds."""
+        return False
 
     @abc.abstractmethod
     def wait_exit(self, timeout: float) -> int | None:

@@ -17,6 +17,7 @@ engine, Docker Desktop's VM, or an engine reached over TCP with TLS or SSH.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -51,18 +52,17 @@ class DockerSandbox(Sandbox):
         self.image = image
         self.labels = dict(labels or {})
         self.name = f"grade-{uuid.uuid4().hex[:12]}"
-        self._container: Any = None
+        self._created = False  # API calls name it: one name, known before it exists
         self._link: ExecLink | None = None
 
     def _launch(self) -> None:
         lim = self.limits
         uid, relay = _sandbox_uid(), _relay_uid()
+        api = self.client.api
         try:
-            self._container = self.client.containers.create(
-                self.image,
-                command=["python3", "/opt/grade/agent.py"],
-                name=self.name,
-                user=f"{uid}:{uid}",
+            # The low-level calls: containers.create() would inspect the new container
+            # once more, an engine round trip per submission that nothing here reads.
+            host_config = api.create_host_config(
                 network_mode="none",
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
@@ -78,19 +78,27 @@ class DockerSandbox(Sandbox):
                 nano_cpus=int(lim.cpus * 1e9),
                 ulimits=[Ulimit(name="nofile", soft=256, hard=256),
                          Ulimit(name="core", soft=0, hard=0)],
-                labels={**managed_labels(), **self.labels},
                 log_config=LogConfig(type="json-file",
                                      config={"max-size": "1m", "max-file": "1"}),
+            )
+            api.create_container(
+                self.image,
+                command=["python3", "/opt/grade/agent.py"],
+                name=self.name,
+                user=f"{uid}:{uid}",
+                labels={**managed_labels(), **self.labels},
                 environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
                 working_dir="/tmp",
-                detach=True,
+                host_config=host_config,
+                detach=True,  # nothing attaches: the output comes through the logs
             )
-            self._container.start()
+            self._created = True
+            api.start(self.name)
             # Started while the agent boots; the host's first connection waits for it.
-            exec_id = self.client.api.exec_create(
-                self._container.id, RELAY, stdin=True, stdout=True, stderr=True, tty=False,
+            exec_id = api.exec_create(
+                self.name, RELAY, stdin=True, stdout=True, stderr=True, tty=False,
                 user=f"{relay}:{relay}", workdir="/")["Id"]
-            self._link = ExecLink(self.client.api.exec_start(exec_id, socket=True), self.name)
+            self._link = ExecLink(api.exec_start(exec_id, socket=True), self.name)
         except docker.errors.ImageNotFound as e:
             raise SandboxError(f"the sandbox image {self.image} is missing; "
                                "run `grade image build`") from e
@@ -106,20 +114,30 @@ class DockerSandbox(Sandbox):
         # connections need not wait for the relay's answer.
         return self._link.open(target, timeout, confirmed=target == "ctl")
 
+    def _state(self) -> dict[str, Any]:
+        return dict(self.client.api.inspect_container(self.name).get("State") or {})
+
     def _check_running(self) -> None:
-        self._container.reload()
-        if self._container.status not in ("created", "running"):
-            logs = self._container.logs().decode("utf-8", "replace")[-2000:]
+        if self._state().get("Status") not in ("created", "running"):
+            logs = self._logs().decode("utf-8", "replace")[-2000:]
             raise SandboxError(f"the sandbox agent exited before starting:\n{logs}")
         if self._link is not None and self._link.broken is not None:
             raise SandboxError(f"the connection to the sandbox ended: {self._link.broken}")
+
+    def _still_ready(self) -> bool:
+        if not self._created or self._link is None or self._link.broken is not None:
+            return False
+        try:
+            return bool(self._state().get("Running"))
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return False
 
     def _fix_hint(self) -> str:
         return "check the image with `grade image build --rebuild`"
 
     def wait_exit(self, timeout: float) -> int | None:
         try:
-            result = self._container.wait(timeout=timeout)
+            result = self.client.api.wait(self.name, timeout=math.ceil(timeout))
             return int(result.get("StatusCode", -1))
         except (docker.errors.APIError, requests.exceptions.RequestException):
             return None  # still running, or the engine could not say
@@ -133,23 +151,24 @@ class DockerSandbox(Sandbox):
 
     def _logs(self) -> bytes:
         # At most the log driver's 1 MiB: older output is gone (log_config in _launch).
-        return bytes(self._container.logs(stdout=True, stderr=True))
+        return bytes(self.client.api.logs(self.name, stdout=True, stderr=True))
 
     def _stop(self) -> SandboxRun:
-        c = self._container
-        if c is None:
+        """What the report needs, read now; the kill is the removal's (maybe in the background).
+
+        Once the agent's control connection is closed no request reaches the
+        app any more: what it has printed by now is all the report may show.
+        """
+        if not self._created:
             return SandboxRun()
         try:
-            c.kill()
-        except docker.errors.APIError:
-            pass  # already stopped
-        try:
-            c.reload()
-            state = c.attrs.get("State", {})
+            state = self._state()
             raw = self._logs()
-        except docker.errors.APIError:
+        except (docker.errors.APIError, requests.exceptions.RequestException):
             return SandboxRun()
-        return self._ended(raw, total=len(raw), exit_code=state.get("ExitCode"),
+        running = bool(state.get("Running"))
+        return self._ended(raw, total=len(raw),
+                           exit_code=None if running else state.get("ExitCode"),
                            oom_killed=bool(state.get("OOMKilled")))
 
     def _remove(self) -> None:
@@ -157,10 +176,10 @@ class DockerSandbox(Sandbox):
             if self._link is not None:
                 self._link.close()
         finally:
-            _remove(self.client, self.name)
+            force_remove(self.client, self.name)
 
 
-def _remove(client: docker.DockerClient, name: str) -> None:
+def force_remove(client: docker.DockerClient, name: str) -> None:
     """Force-remove by name; a second Ctrl-C during removal does not skip it."""
     for attempt in range(3):
         try:
@@ -205,7 +224,7 @@ def remove_orphans(client: docker.DockerClient) -> int:
         owner_host, _, pid = str(labels.get(OWNER_LABEL, "")).partition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
-        _remove(client, str(c.get("Id")))
+        force_remove(client, str(c.get("Id")))
         removed += 1
     return removed
 
