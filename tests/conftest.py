@@ -70,7 +70,7 @@ def docker_sandboxes(docker_client: docker.DockerClient, sandbox_image: ImageRef
 def _leftovers(client: docker.DockerClient) -> list[str]:
     """This test process's sandbox containers (others may share the engine)."""
     mine = f"grade.owner={socket.gethostname()}:{os.getpid()}"
-    return [c.name for c in client.containers.list(all=True,
+    return [c.name for c in client.containers.list(all=True, ignore_removed=True,
                                                    filters={"label": [MANAGED_LABEL, mine]})]
 
 

@@ -98,7 +98,7 @@ def course(tmp_path: Path, docker_client: docker.DockerClient,
 
 def _containers(client: docker.DockerClient, ex_id: str) -> list[str]:
     return [c.name for c in client.containers.list(
-        all=True, filters={"label": f"grade.exercise={ex_id}"})]
+        all=True, ignore_removed=True, filters={"label": f"grade.exercise={ex_id}"})]
 
 
 def grade_cli(course: Course, *args: str, env: dict[str, str] | None = None

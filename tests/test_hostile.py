@@ -61,7 +61,7 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
 def _ours(client: docker.DockerClient) -> list[str]:
     owner = f"{socket.gethostname()}:{os.getpid()}"
     return [str(c.name) for c in client.containers.list(
-        all=True, filters={"label": [MANAGED_LABEL, f"grade.owner={owner}"]})]
+        all=True, ignore_removed=True, filters={"label": [MANAGED_LABEL, f"grade.owner={owner}"]})]
 
 
 def _at(case: Case, step: BugAt) -> AbstractContextManager[None]:

@@ -14,11 +14,11 @@ Life cycle of a sandbox (docs/architecture.md draws it):
              agent typed questions; every answer is untrusted data. Before the
              first hidden check, grading calls :meth:`Sandbox.mark_hidden`:
              what the sandbox prints from then on is for instructors only
-    remove   ``close()`` keeps the capped output in :attr:`Sandbox.run`, then
-             kills everything the sandbox started and removes its files;
-             always, in ``__exit__``, also on errors and Ctrl-C. The killing
-             and removing may be handed to the factory's disposal thread
-             (:attr:`Sandbox.hand_off`), so the verdict does not wait for it
+    remove   ``close()`` kills everything the sandbox started, keeps its capped
+             output in :attr:`Sandbox.run`, and removes its files; always, in
+             ``__exit__``, also on errors and Ctrl-C. The removing may be
+             handed to the factory's disposal thread (:attr:`Sandbox.hand_off`),
+             so the verdict does not wait for it
 
 A sandbox serves exactly one submission. Everything up to *ready* involves
 neither student code nor the submission, which is what a pool of ready
@@ -157,9 +157,9 @@ class Sandbox(abc.ABC):
         return self._agent is not None and not self._closed and self._still_ready()
 
     def close(self) -> None:
-        """Keep the capped output in :attr:`run`, then stop everything and remove its files.
+        """Stop everything, keep the capped output in :attr:`run`, remove its files.
 
-        With :attr:`hand_off` set, the stopping and removing is the callee's.
+        With :attr:`hand_off` set, the removing is the callee's.
         """
         self._closed = True
         try:
@@ -242,7 +242,7 @@ class Sandbox(abc.ABC):
 
     @abc.abstractmethod
     def _stop(self) -> SandboxRun:
-        """Return :meth:`_ended` of what it printed (killing is left to ``_remove`` if it may)."""
+        """Stop what runs; return :meth:`_ended` of what it printed (``_remove`` follows)."""
 
     @abc.abstractmethod
     def _remove(self) -> None:

@@ -154,12 +154,22 @@ class DockerSandbox(Sandbox):
         return bytes(self.client.api.logs(self.name, stdout=True, stderr=True))
 
     def _stop(self) -> SandboxRun:
-        """What the report needs, read now; the kill is the removal's (maybe in the background).
+        """Kill it, then read what the report needs; the removal may follow in the background.
 
-        Once the agent's control connection is closed no request reaches the
-        app any more: what it has printed by now is all the report may show.
+        The kill comes first and the engine answers it once the container has
+        stopped: its state then says whether the kernel killed it for memory
+        (an OOM event is handled by the engine apart from the death it causes),
+        and its log holds everything it printed up to the end (the engine
+        copies the output asynchronously; a live read can miss the last lines,
+        such as the traceback of the last request).
         """
         if not self._created:
+            return SandboxRun()
+        try:
+            self.client.api.kill(self.name)
+        except docker.errors.APIError:
+            pass  # not running any more
+        except requests.exceptions.RequestException:
             return SandboxRun()
         try:
             state = self._state()
