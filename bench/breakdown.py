@@ -34,20 +34,19 @@ import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cpu_accounting as acct
 import docker
-from docker.types import LogConfig
+from engine_calls import api_calls, lifecycles
 from minimal_loop import run_minimal
+from sampling import Sampler, owned_by_tree
 from shared import (
     NAIVE_TEST,
     Measured,
@@ -83,91 +82,6 @@ class Row:
 
     def per(self, value: float) -> float:
         return round(value / self.submissions, 4)
-
-
-@dataclass
-class Sampler:
-    """Reads, until stopped, the live shims and the cgroups of our containers.
-
-    Shims and grade's containers go away with their last CPU time; a reading
-    every INTERVAL keeps all but the last interval's. Containers are read only
-    when OURS says so (grade's live under the engine's group with everyone's).
-    """
-
-    layout: acct.CgroupLayout
-    ours: Callable[[str], bool] | None = None
-    interval: float = 0.05
-    shims: list[dict[int, float]] = field(default_factory=list)
-    usage: dict[str, float] = field(default_factory=dict)
-    peak_memory: dict[str, int] = field(default_factory=dict)
-    verdict: dict[str, bool] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def __enter__(self) -> Sampler:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._sample()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def _sample(self) -> None:
-        self.shims.append(acct.engine_parts()[1])
-        if self.ours is None:
-            return
-        try:
-            names = [p.name for p in self.layout.docker_parent.iterdir()]
-        except FileNotFoundError:
-            return
-        for name in names:
-            cid = name.removeprefix("docker-").removesuffix(".scope")
-            if not CONTAINER_ID.match(cid):
-                continue
-            if cid not in self.verdict:
-                self.verdict[cid] = self.ours(cid)
-            if not self.verdict[cid]:
-                continue
-            used = self.layout.container_usage(cid)
-            if used is not None:
-                self.usage[cid] = max(used, self.usage.get(cid, 0.0))
-            peak = self.layout.container_peak_memory(cid)
-            if peak is not None:
-                self.peak_memory[cid] = max(peak, self.peak_memory.get(cid, 0))
-
-
-def descendant_of(pid: int, root: int) -> bool:
-    """Whether PID is ROOT or one of its descendants (walking /proc's ppid chain)."""
-    seen = 0
-    while pid > 1 and seen < 64:
-        if pid == root:
-            return True
-        times = acct.read_proc(pid)
-        if times is None:
-            return False
-        pid, seen = times.ppid, seen + 1
-    return False
-
-
-def owned_by_tree(client: docker.DockerClient, root: int) -> Callable[[str], bool]:
-    """A test for container ids: is its grade.owner a process of ROOT's tree on this host?"""
-    host = socket.gethostname()
-
-    def ours(cid: str) -> bool:
-        try:
-            labels = client.api.inspect_container(cid)["Config"]["Labels"] or {}
-        except docker.errors.APIError:
-            return False
-        owner_host, _, owner = str(labels.get("grade.owner", "")).partition(":")
-        return owner_host == host and owner.isdigit() and descendant_of(int(owner), root)
-    return ours
 
 
 @dataclass(frozen=True)
@@ -216,18 +130,24 @@ def bench_group_usage(layout: acct.CgroupLayout, name: str) -> Callable[[], floa
 
 
 def remove_bench_groups(layout: acct.CgroupLayout, name: str) -> None:
-    """The --cgroup-parent groups the engine made for the loops (empty once they end)."""
-    roots = ([acct.CGROUP_ROOT / c for c in ("cpuacct", "cpu", "memory", "pids", "blkio",
-                                             "devices", "freezer", "cpuset", "net_cls",
-                                             "perf_event", "hugetlb", "systemd")]
-             if layout.version == 1 else [acct.CGROUP_ROOT])
-    for root in roots:
-        group = root / name
-        if group.is_dir():
+    """The --cgroup-parent groups the engine made for the loops (empty once they end).
+
+    cgroup v1 has one tree per controller, each with its own copy of the group.
+    A group that still holds a process (a container not yet gone) stays, named.
+    """
+    trees = ([d for d in layout.root.iterdir() if d.is_dir()] if layout.version == 1
+             else [layout.root])
+    for tree in trees:
+        group = tree / name
+        if not group.is_dir():
+            continue
+        try:
             for child in group.iterdir():
                 if child.is_dir():
                     child.rmdir()
             group.rmdir()
+        except OSError as e:
+            print(f"left {group}: {e}; remove it with rmdir once its containers are gone")
 
 
 def class_rows(client: docker.DockerClient, sandbox: str, baseline: str, work: Path,
@@ -255,46 +175,6 @@ def class_rows(client: docker.DockerClient, sandbox: str, baseline: str, work: P
         rows.append(account(side, len(files), run, Sampler(layout, ours), group))
         print(f"  {side}: {rows[-1].wall_s:.1f} s")
     return rows
-
-
-def engine_cost(call: Callable[[str], object], cid: str) -> float:
-    """The engine's CPU seconds while CALL(cid) ran."""
-    before = acct.engine_seconds()
-    call(cid)
-    return acct.engine_seconds() - before
-
-
-def api_calls(client: docker.DockerClient, sandbox: str, calls: int,
-              log_driver: str) -> dict[str, float]:
-    """Mean engine CPU-ms per API call on bare containers, and the container's own."""
-    costs: dict[str, list[float]] = {k: [] for k in ("create", "start", "kill", "wait", "remove",
-                                                     "container")}
-    layout = acct.cgroup_layout()
-    labels = {"grade.managed": "1", "grade.owner": f"{socket.gethostname()}:{os.getpid()}"}
-    for _ in range(calls):
-        cid: str | None = None
-        try:
-            config = client.api.create_host_config(
-                network_mode="none", log_config=LogConfig(type=log_driver, config={}))
-            before = acct.engine_seconds()
-            cid = str(client.api.create_container(
-                sandbox, ["python3", "-c", "import sys; sys.stdin.read()"], stdin_open=True,
-                labels=labels, host_config=config)["Id"])
-            costs["create"].append(acct.engine_seconds() - before)
-            costs["start"].append(engine_cost(client.api.start, cid))
-            time.sleep(0.3)  # let python start: the kill is of a running process
-            costs["container"].append(layout.container_usage(cid) or 0.0)
-            costs["kill"].append(engine_cost(client.api.kill, cid))
-            costs["wait"].append(engine_cost(client.api.wait, cid))
-            before = acct.engine_seconds()
-            client.api.remove_container(cid, force=True)
-            cid = None
-            costs["remove"].append(acct.engine_seconds() - before)
-        finally:
-            if cid is not None:
-                client.api.remove_container(cid, force=True)
-    # Means: /proc counts in clock ticks (10 ms), a median of a few calls would be 0 or 10.
-    return {k: round(statistics.fmean(v) * 1000, 1) for k, v in costs.items() if v}
 
 
 def submit_phases(client: docker.DockerClient, work: Path) -> dict[str, float]:
@@ -384,13 +264,13 @@ def main() -> None:
                   f"({layout.docker_parent})")
             rows = class_rows(client, sandbox, baseline, Path(tmp), args.students, args.jobs)
             print_rows(rows)
-            calls = {driver: api_calls(client, sandbox, args.calls, driver)
-                     for driver in ("json-file", "none")}
+            calls = api_calls(client, sandbox, args.calls, "json-file")
             print("\nengine CPU-ms per API call (mean of --calls), and the container's own "
-                  "until the kill")
-            for driver, costs in calls.items():
-                print(f"  log driver {driver:9}: "
-                      + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
+                  "until the kill:\n  " + ", ".join(f"{k} {v:.1f}" for k, v in calls.items()))
+            lives = lifecycles(client, sandbox, args.calls)
+            print("engine CPU-ms per container life (mean of --calls, shims included)")
+            for name, ms in lives.items():
+                print(f"  {name:48} {ms:6.1f}")
             phases = submit_phases(client, Path(tmp))
             print("\none grade submit, ms from the process start")
             for name, ms in phases.items():
@@ -406,7 +286,7 @@ def main() -> None:
         args.json.write_text(json.dumps({
             "rows": [asdict(r) | {"per_submission": {k: r.per(getattr(r, k)) for k in (
                 "wall_s", "client", "engine", "containers", "rest", "machine")}} for r in rows],
-            "api_calls_ms": calls, "submit_phases_ms": phases,
+            "api_calls_ms": calls, "lifecycles_ms": lives, "submit_phases_ms": phases,
             "imports_ms": dict(imports)}, indent=2) + "\n", encoding="utf-8")
 
 

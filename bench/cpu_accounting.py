@@ -150,6 +150,7 @@ class CgroupLayout:
     version: int
     docker_parent: Path  # the group that holds the containers' groups (v1: in cpuacct)
     pattern: str = "{id}"  # a container's group under it (systemd: docker-{id}.scope)
+    root: Path = CGROUP_ROOT
 
     def container_group(self, container_id: str) -> Path:
         return self.docker_parent / self.pattern.format(id=container_id)
@@ -168,7 +169,7 @@ class CgroupLayout:
     def container_peak_memory(self, container_id: str) -> int | None:
         """Peak memory of a container in bytes (v1 max_usage_in_bytes, v2 memory.peak)."""
         if self.version == 1:
-            path = CGROUP_ROOT / "memory" / self.docker_parent.name / container_id
+            path = self.root / "memory" / self.docker_parent.name / container_id
             name = "memory.max_usage_in_bytes"
         else:
             path, name = self.container_group(container_id), "memory.peak"
@@ -179,13 +180,13 @@ class CgroupLayout:
 
     def named_group(self, name: str) -> Path:
         """A top-level group (for `docker run --cgroup-parent /NAME`)."""
-        return (CGROUP_ROOT / "cpuacct" / name) if self.version == 1 else CGROUP_ROOT / name
+        return (self.root / "cpuacct" / name) if self.version == 1 else self.root / name
 
 
 def cgroup_layout(root: Path = CGROUP_ROOT) -> CgroupLayout:
     """The layout of this host: cgroup v1 with the cgroupfs driver, or v2 (systemd or not)."""
     if (root / "cgroup.controllers").exists():
         if (root / "docker").is_dir():
-            return CgroupLayout(2, root / "docker")
-        return CgroupLayout(2, root / "system.slice", "docker-{id}.scope")
-    return CgroupLayout(1, root / "cpuacct" / "docker")
+            return CgroupLayout(2, root / "docker", root=root)
+        return CgroupLayout(2, root / "system.slice", "docker-{id}.scope", root)
+    return CgroupLayout(1, root / "cpuacct" / "docker", root=root)

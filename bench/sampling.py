@@ -1,0 +1,104 @@
+"""A thread that reads, while a benchmark runs, what vanishes before it ends.
+
+Containers' cgroups and containerd's shims go away with their CPU time: they
+are read every interval, and the last reading counts (bench/breakdown.py,
+bench/speed.py, bench/engine_calls.py).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cpu_accounting as acct
+import docker
+
+CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class Sampler:
+    """Reads, until stopped, the live shims and the cgroups of our containers.
+
+    Shims and grade's containers go away with their last CPU time; a reading
+    every INTERVAL keeps all but the last interval's. Containers are read only
+    when OURS says so (grade's live under the engine's group with everyone's).
+    """
+
+    layout: acct.CgroupLayout
+    ours: Callable[[str], bool] | None = None
+    interval: float = 0.05
+    shims: list[dict[int, float]] = field(default_factory=list)
+    usage: dict[str, float] = field(default_factory=dict)
+    peak_memory: dict[str, int] = field(default_factory=dict)
+    verdict: dict[str, bool] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> Sampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        self.shims.append(acct.engine_parts()[1])
+        if self.ours is None:
+            return
+        try:
+            names = [p.name for p in self.layout.docker_parent.iterdir()]
+        except FileNotFoundError:
+            return
+        for name in names:
+            cid = name.removeprefix("docker-").removesuffix(".scope")
+            if not CONTAINER_ID.match(cid):
+                continue
+            if cid not in self.verdict:
+                self.verdict[cid] = self.ours(cid)
+            if not self.verdict[cid]:
+                continue
+            used = self.layout.container_usage(cid)
+            if used is not None:
+                self.usage[cid] = max(used, self.usage.get(cid, 0.0))
+            peak = self.layout.container_peak_memory(cid)
+            if peak is not None:
+                self.peak_memory[cid] = max(peak, self.peak_memory.get(cid, 0))
+
+
+def descendant_of(pid: int, root: int) -> bool:
+    """Whether PID is ROOT or one of its descendants (walking /proc's ppid chain)."""
+    seen = 0
+    while pid > 1 and seen < 64:
+        if pid == root:
+            return True
+        times = acct.read_proc(pid)
+        if times is None:
+            return False
+        pid, seen = times.ppid, seen + 1
+    return False
+
+
+def owned_by_tree(client: docker.DockerClient, root: int) -> Callable[[str], bool]:
+    """A test for container ids: is its grade.owner a process of ROOT's tree on this host?"""
+    host = socket.gethostname()
+
+    def ours(cid: str) -> bool:
+        try:
+            labels = client.api.inspect_container(cid)["Config"]["Labels"] or {}
+        except docker.errors.APIError:
+            return False
+        owner_host, _, owner = str(labels.get("grade.owner", "")).partition(":")
+        return owner_host == host and owner.isdigit() and descendant_of(int(owner), root)
+    return ours
