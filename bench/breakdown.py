@@ -46,7 +46,7 @@ import cpu_accounting as acct
 import docker
 from engine_calls import api_calls, lifecycles
 from minimal_loop import run_minimal
-from sampling import Sampler, owned_by_tree
+from sampling import Sampler, labelled, owned_by_tree
 from shared import (
     NAIVE_TEST,
     Measured,
@@ -63,6 +63,7 @@ from grader.spec import catalog
 CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
 BENCH_GROUP = "grade-bench"
 IDLE_S = 5.0
+BENCH_LABEL = "grade.bench"  # on the loops' containers: their shims are told by it
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,10 @@ class Snapshot:
     all_containers: float
 
     @staticmethod
-    def take(layout: acct.CgroupLayout, group_usage: Callable[[], float]) -> Snapshot:
+    def take(sampler: Sampler, group_usage: Callable[[], float]) -> Snapshot:
         me = os.times()
-        daemons, shims = acct.engine_parts()
+        daemons, shims = acct.engine_parts()[0], sampler.shims_now()
+        layout = sampler.layout
         return Snapshot(daemons, shims, acct.machine_busy(), me.user + me.system,
                         group_usage(), layout.group_usage(layout.docker_parent) or 0.0)
 
@@ -110,12 +112,12 @@ def account(side: str, n: int, run: Callable[[], tuple[Measured, int]],
     the growth of the loops' own group (exact: a v1 parent keeps its removed
     children's time).
     """
-    before = Snapshot.take(sampler.layout, group_usage)
+    before = Snapshot.take(sampler, group_usage)
     with sampler:
         done, passed = run()
-    after = Snapshot.take(sampler.layout, group_usage)
+    after = Snapshot.take(sampler, group_usage)
     engine = after.daemons - before.daemons + acct.shim_growth(before.shims, sampler.shims)
-    containers = (sum(sampler.usage.values()) if sampler.ours is not None
+    containers = (sum(sampler.usage.values()) if sampler.read_containers
                   else after.group - before.group)
     machine = after.machine - before.machine
     rest = machine - done.cpu_s - engine - containers - (after.me - before.me)
@@ -157,7 +159,8 @@ def class_rows(client: docker.DockerClient, sandbox: str, baseline: str, work: P
     make_class(work / "class", students)
     files = sorted((work / "class").glob("*.py"))
     group = bench_group_usage(layout, BENCH_GROUP)
-    extra = ("--cgroup-parent", f"/{BENCH_GROUP}")
+    mine = str(os.getpid())
+    extra = ("--cgroup-parent", f"/{BENCH_GROUP}", "--label", f"{BENCH_LABEL}={mine}")
 
     def batch() -> tuple[Measured, int]:
         return measure_batch(work / "class", work / "out", jobs)
@@ -176,10 +179,12 @@ def class_rows(client: docker.DockerClient, sandbox: str, baseline: str, work: P
     # the machine are shared, so the sides' engine and rest columns include it.
     rows = [account("(idle: background per s)", 1, idle, Sampler(layout), group)]
     # grade's workers are our grandchildren: their containers are ours.
-    for side, run, ours in (("grade batch", batch, owned_by_tree(client, os.getpid())),
-                            ("naive pytest loop", naive, None),
-                            ("minimal test-client loop", minimal, None)):
-        rows.append(account(side, len(files), run, Sampler(layout, ours), group))
+    loops = labelled(client, BENCH_LABEL, mine)
+    for side, run, sampler in (
+            ("grade batch", batch, Sampler(layout, owned_by_tree(client, os.getpid()), True)),
+            ("naive pytest loop", naive, Sampler(layout, loops)),
+            ("minimal test-client loop", minimal, Sampler(layout, loops))):
+        rows.append(account(side, len(files), run, sampler, group))
         print(f"  {side}: {rows[-1].wall_s:.1f} s")
     return rows
 

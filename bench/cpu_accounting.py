@@ -111,22 +111,39 @@ def machine_busy() -> float:
     return parse_machine_stat(Path("/proc/stat").read_text(encoding="utf-8"))[0]
 
 
+def parse_shim_id(cmdline: bytes) -> str | None:
+    """The container id in a containerd-shim's /proc/PID/cmdline (its -id argument)."""
+    args = cmdline.split(b"\0")
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == b"-id":
+            return value.decode("ascii", "replace")
+    return None
+
+
+def shim_id(pid: int) -> str | None:
+    try:
+        return parse_shim_id(Path(f"/proc/{pid}/cmdline").read_bytes())
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def engine_parts(procs: list[ProcTimes] | None = None) -> tuple[float, dict[int, float]]:
     """The engine's CPU seconds so far: dockerd and containerd (with the children they
-    reaped), and each live containerd-shim by pid (with the runc runs it reaped).
+    reaped), and each live containerd-shim's own time, by pid.
 
-    A shim daemonises: when it exits, PID 1 reaps it, and on a shared machine
-    PID 1's cutime holds every other orphan too. So shims are read while alive
-    (bench/breakdown.py samples them); what one does after its last reading
-    stays in the machine's unattributed rest.
+    A shim's reaped children are not counted: they are runc's runs, but also the
+    container's own processes (the shim reaps the container's init), which the
+    cgroup already counts. So runc's time falls into the machine's rest. A shim
+    daemonises and PID 1 reaps it (on a shared machine PID 1's cutime holds every
+    other orphan too), so shims are read while they live (sampling.Sampler).
     """
     procs = all_procs() if procs is None else procs
     daemons = sum(p.total for p in procs if p.name in ENGINE_NAMES)
-    return daemons, {p.pid: p.total for p in procs if p.name.startswith(SHIM_PREFIX)}
+    return daemons, {p.pid: p.own for p in procs if p.name.startswith(SHIM_PREFIX)}
 
 
 def engine_seconds(procs: list[ProcTimes] | None = None) -> float:
-    """dockerd, containerd and the live shims: for short windows (one API call)."""
+    """dockerd, containerd and the live shims' own time."""
     daemons, shims = engine_parts(procs)
     return daemons + sum(shims.values())
 

@@ -241,7 +241,7 @@ def rss_pass(client: Any, work: Path, n: int, jobs: int) -> dict[str, Any]:
     pid: list[int] = []
     watch = RssWatch(lambda: pid[0] if pid else None, out / "students", marks)
     watcher = threading.Thread(target=watch.run, daemon=True)
-    sampler = Sampler(acct.cgroup_layout(), owned_by_tree(client, os.getpid()), interval=0.1)
+    sampler = Sampler(acct.cgroup_layout(), owned_by_tree(client, os.getpid()), True, 0.1)
     started = time.monotonic()
     proc = subprocess.Popen(batch_command(work / "rss-class", out, jobs),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

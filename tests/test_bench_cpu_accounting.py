@@ -105,14 +105,26 @@ def _proc(pid: int, name: str, ppid: int, own: float, children: float) -> object
     return acct.ProcTimes(pid=pid, name=name, ppid=ppid, own=own, children=children)
 
 
+@pytest.mark.parametrize(("cmdline", "cid"), [
+    (b"/usr/bin/containerd-shim-runc-v2\0-namespace\0moby\0-id\0abc123\0-address\0/x.sock\0",
+     "abc123"),
+    (b"/usr/bin/containerd-shim-runc-v2\0-namespace\0moby\0", None),  # no -id
+    (b"containerd-shim\0-id\0", ""),  # -id last: an empty value, not an error
+    (b"", None),
+])
+def test_shim_container_id(cmdline: bytes, cid: str | None) -> None:
+    assert acct.parse_shim_id(cmdline) == cid
+
+
 def test_engine_parts_takes_the_daemons_and_each_shim() -> None:
     procs = [_proc(10, "dockerd", 1, 5.0, 1.0), _proc(11, "containerd", 10, 2.0, 0.5),
              _proc(50, "containerd-shim", 1, 0.2, 0.3), _proc(60, "python3", 50, 9.0, 0.0),
              _proc(1, "init", 0, 1.0, 100.0)]
     daemons, shims = acct.engine_parts(procs)
     assert daemons == pytest.approx(8.5)  # not the container's python, not init's orphans
-    assert shims == {50: pytest.approx(0.5)}
-    assert acct.engine_seconds(procs) == pytest.approx(9.0)
+    # a shim's own time only: its reaped children include the container's processes
+    assert shims == {50: pytest.approx(0.2)}
+    assert acct.engine_seconds(procs) == pytest.approx(8.7)
 
 
 @pytest.mark.parametrize(("before", "samples", "grown"), [
