@@ -302,6 +302,12 @@ def rss_goals(rss: dict[str, Any] | None, warm_numbers: dict[str, Any] | None) -
         table.append(Goal(f"1,000 submissions (grade batch --jobs {rss['jobs']})",
                           f"{rss['seconds']} s", "< 240 s", rss["seconds"] < 240))
     at = rss["grader_largest_rss_kib_at"] if rss else {}
+    if rss:
+        marks = ", ".join(f"{a / 1024:.0f} MiB at the {n}th" for n, a in at.items())
+        tree = ", ".join(f"{a / 1024:.0f} MiB" for a in rss["grader_tree_rss_kib_at"].values())
+        table.append(Goal(f"--rss pass: grade batch of {rss['submissions']}",
+                          f"{rss['seconds']} s; grader {marks} (all its processes: {tree})",
+                          "-", None))
     if 100 in at and 1000 in at:
         grew = (at[1000] - at[100]) / 1024
         table.append(Goal("grader RSS, 100th vs 1,000th (largest batch process)",
