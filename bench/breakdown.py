@@ -44,7 +44,7 @@ from pathlib import Path
 
 import cpu_accounting as acct
 import docker
-from engine_calls import api_calls, lifecycles
+from engine_cpu import api_calls, lifecycles
 from minimal_loop import run_minimal
 from sampling import Sampler, labelled, owned_by_tree
 from shared import (

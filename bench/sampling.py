@@ -2,7 +2,7 @@
 
 Containers' cgroups and containerd's shims go away with their CPU time: they
 are read every interval, and the last reading counts (bench/breakdown.py,
-bench/speed.py, bench/engine_calls.py).
+bench/speed.py, bench/engine_cpu.py).
 """
 
 from __future__ import annotations

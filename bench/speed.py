@@ -166,7 +166,7 @@ def singles(baseline: str, work: Path, count: int) -> dict[str, Series]:
 
 
 def warm(n: int, rss: int, work: Path) -> dict[str, Any] | None:
-    """bench/warm_driver.py's numbers, or None when it is not there."""
+    """bench/warm_driver.py's numbers (normalize_warm's keys), or None when it is not there."""
     if not WARM_DRIVER.exists():
         return None
     path = work / "warm.json"
@@ -174,8 +174,29 @@ def warm(n: int, rss: int, work: Path) -> dict[str, Any] | None:
     if rss:
         cmd += ["--rss", str(rss)]
     subprocess.run(cmd, check=True)
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    return normalize_warm(json.loads(path.read_text(encoding="utf-8")))
+
+
+def normalize_warm(data: dict[str, Any]) -> dict[str, Any]:
+    """The warm driver's JSON in one shape: p50_ms, p95_ms, naive_ms, rss_kib_at
+    (submission -> KiB) and sandbox_peak_rss_kib.
+
+    Takes these keys as they are, or the driver's own (verdict_p50_s,
+    verdict_p95_s, naive_docker_run_p50_s, grader_rss_kib {N: {vm_rss_kib}},
+    sandbox_peak_mib_max).
+    """
+    if "p50_ms" in data:
+        return data
+    rss = data.get("grader_rss_kib") or {}
+    peak = data.get("sandbox_peak_mib_max")
+    return {
+        "p50_ms": float(data["verdict_p50_s"]) * 1000,
+        "p95_ms": float(data["verdict_p95_s"]) * 1000,
+        "naive_ms": float(data["naive_docker_run_p50_s"]) * 1000,
+        "rss_kib_at": {str(k): int(v["vm_rss_kib"]) for k, v in rss.items()},
+        "sandbox_peak_rss_kib": None if peak is None else round(float(peak) * 1024),
+        "raw": data,
+    }
 
 
 @dataclass
