@@ -9,22 +9,24 @@ the same generated ex02 class, it prints CPU-seconds per submission split into
 
 - client: the command's own process tree (the grader and its workers; or xargs,
   sh and the `docker` CLI), from os.wait4's rusage of that tree;
-- engine: dockerd and containerd with the children they reaped, every
-  containerd-shim (runc runs as its child) alive or reaped by PID 1
-  (bench/cpu_accounting.engine_seconds: /proc/PID/stat before and after);
+- engine: dockerd and containerd with the children they reaped, and the own
+  time of each containerd-shim of our containers, read while it lives
+  (bench/cpu_accounting.engine_parts, bench/sampling.Sampler);
 - containers: the containers' cgroups. The loops run with `--cgroup-parent`, a
   group of their own whose counter keeps what its removed children used; grade's
   containers live under the engine's group with everyone else's, so a thread
   reads each of them until it is removed (the last poll interval is lost) and
   keeps only those whose grade.owner label is a process of this batch;
 - rest: the machine's busy time (/proc/stat) minus all of the above and this
-  script: kernel threads and whatever else runs on the machine.
+  script: runc (the shims' reaped children, with the containers' processes),
+  kernel threads, and whatever else runs on the machine.
 
-Then the engine's CPU per API call (create, start, kill, wait, remove), with the
-json-file and the none log driver, on bare containers of the sandbox image;
+First, 5 s with nothing of ours running: the other users' share of the shared
+engine and machine. Then the engine's CPU per API call (create, start, kill,
+wait, remove) and per container life in five variants (bench/engine_cpu.py);
 the wall-clock phases of one `grade submit` (process start, the engine's
-container events, the result's timings, the verdict, the exit); and the
-slowest imports of the CLI's start-up (python -X importtime).
+container events, the result's timings, the verdict, the exit); and the CLI's
+import time by package (python -X importtime).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -60,7 +61,6 @@ from shared import (
 from grader.sandbox import docker_connection, image
 from grader.spec import catalog
 
-CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
 BENCH_GROUP = "grade-bench"
 IDLE_S = 5.0
 BENCH_LABEL = "grade.bench"  # on the loops' containers: their shims are told by it
