@@ -91,7 +91,7 @@ def read_proc(pid: int) -> ProcTimes | None:
     """The times of PID, or None when it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except (FileNotFoundError, ProcessLookupError):
+    except OSError:  # the process is gone
         return None
     return parse_proc_stat(text)
 
@@ -123,7 +123,7 @@ def parse_shim_id(cmdline: bytes) -> str | None:
 def shim_id(pid: int) -> str | None:
     try:
         return parse_shim_id(Path(f"/proc/{pid}/cmdline").read_bytes())
-    except (FileNotFoundError, ProcessLookupError):
+    except OSError:
         return None
 
 
@@ -180,7 +180,7 @@ class CgroupLayout:
             if self.version == 1:
                 return parse_cpuacct_usage((group / "cpuacct.usage").read_text(encoding="utf-8"))
             return parse_cpu_stat_usage((group / "cpu.stat").read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except OSError:  # gone, or going: a group being removed answers ENODEV
             return None
 
     def container_peak_memory(self, container_id: str) -> int | None:
@@ -192,7 +192,7 @@ class CgroupLayout:
             path, name = self.container_group(container_id), "memory.peak"
         try:
             return int((path / name).read_text(encoding="utf-8").strip())
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):
             return None
 
     def named_group(self, name: str) -> Path:

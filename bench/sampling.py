@@ -79,7 +79,7 @@ class Sampler:
             return
         try:
             names = [p.name for p in self.layout.docker_parent.iterdir()]
-        except FileNotFoundError:
+        except OSError:
             return
         for name in names:
             cid = name.removeprefix("docker-").removesuffix(".scope")

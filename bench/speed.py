@@ -229,7 +229,7 @@ def graded(students: Path) -> int:
     try:
         return sum(1 for d in os.scandir(students) if os.path.exists(
             os.path.join(d.path, "grade.json")))
-    except FileNotFoundError:
+    except OSError:
         return 0
 
 
@@ -249,7 +249,7 @@ def vm_rss(pid: int) -> int | None:
         for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, ValueError):
+    except (OSError, ValueError):
         return None
     return None
 

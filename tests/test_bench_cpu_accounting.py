@@ -174,3 +174,13 @@ def test_cgroup_v2_layout_with_systemd(tmp_path: Path) -> None:
     layout = acct.cgroup_layout(tmp_path)
     assert layout.container_group(CID) == scope
     assert layout.container_usage(CID) == pytest.approx(1.0)
+
+
+def test_a_group_that_cannot_be_read_is_no_reading(tmp_path: Path) -> None:
+    # A group being removed answers ENODEV: any OSError is "gone", not a crash of
+    # the sampling thread. A directory in the file's place raises one too.
+    (tmp_path / "cpuacct" / "docker" / CID / "cpuacct.usage").mkdir(parents=True)
+    (tmp_path / "memory" / "docker" / CID / "memory.max_usage_in_bytes").mkdir(parents=True)
+    layout = acct.cgroup_layout(tmp_path)
+    assert layout.container_usage(CID) is None
+    assert layout.container_peak_memory(CID) is None
