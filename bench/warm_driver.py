@@ -30,7 +30,13 @@ sys.path.insert(0, str(HERE.parent))
 import docker  # noqa: E402
 
 from grader.grading.run import grade, sandbox_labels  # noqa: E402
-from grader.sandbox import Sandbox, SandboxFactory, docker_connection, open_sandbox  # noqa: E402
+from grader.sandbox import (  # noqa: E402
+    Sandbox,
+    SandboxFactory,
+    SandboxRun,
+    docker_connection,
+    open_sandbox,
+)
 from grader.sandbox.container import DockerSandbox  # noqa: E402
 from grader.spec import catalog  # noqa: E402
 from grader.spec.exercise import Limits  # noqa: E402
@@ -51,15 +57,16 @@ class PeakMemory:
         self.peaks: list[int] = []
 
     def wrap(self, box: Sandbox) -> None:
-        hand_off = box.hand_off
-        if not isinstance(box, DockerSandbox) or hand_off is None:
+        """Read *box*'s peak just before it is stopped (its cgroup goes with the kill)."""
+        if not isinstance(box, DockerSandbox):
             return
+        stop = box._stop
 
-        def measured(done: Sandbox) -> None:
+        def measured() -> SandboxRun:
             self.peaks.append(self.peak(box.name))
-            hand_off(done)
+            return stop()
 
-        box.hand_off = measured
+        box._stop = measured  # type: ignore[method-assign]
 
     def peak(self, name: str) -> int:
         full = str(self.client.api.inspect_container(name)["Id"])

@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -187,6 +188,10 @@ class _Run:
         return max(1, min(self.options.jobs, len(self.entries)))
 
     def go(self) -> None:
+        with _safe_path():
+            self._go()
+
+    def _go(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         stop = self._stop = ctx.Event()
         plan = replace(self.sandboxes.plan, pool=self.options.pool)
@@ -371,3 +376,24 @@ def summary_lines(exercise: Exercise, s: BatchSummary) -> list[str]:
     lines.append(f"gradebook: {s.out / 'gradebook.csv'} (and .json)")
     lines.append(f"class summary: {s.out / 'class.html'}")
     return lines
+
+
+@contextmanager
+def _safe_path() -> Iterator[None]:
+    """Keep the working folder off the path of the processes multiprocessing starts.
+
+    It starts its workers and its resource tracker with ``python -c``, which
+    puts the working folder first on their path: run from inside a class
+    folder, a student's ``multiprocessing.py`` or ``json.py`` would be imported
+    by the grader's own workers. PYTHONSAFEPATH (Python 3.11 and later) stops
+    that; the children inherit it, and it is put back as it was afterwards.
+    """
+    saved = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = saved

@@ -1,6 +1,6 @@
 """Remove a grader's containers when it dies, even by SIGKILL.
 
-The grader starts this module as a child process (:class:`Reaper`) in a
+The grader starts a small child process (:class:`Reaper`, ``_CHILD``) in a
 session of its own, so the terminal's Ctrl-C does not reach it first. The
 child holds the read end of a pipe whose write end only the grader holds:
 when the grader exits in any way, the kernel closes that end and the child
@@ -14,12 +14,11 @@ that was interrupted, or saw a removal fail, leaves the sweep to the child.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -31,6 +30,25 @@ from grader.sandbox.container import OWNER_LABEL, force_remove, managed_labels
 FACTORY_LABEL = "grade.factory"  # one factory's containers, among its process's
 SWEEPS = (0.0, 2.0, 5.0)  # seconds after EOF: a create still in flight lands meanwhile
 DONE = b"done\n"
+# The child waits with nothing imported but os, signal and sys (a few milliseconds
+# of start-up, paid by every factory), and imports the grader only to sweep.
+_CHILD = """\
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+said = b""
+while True:
+    chunk = os.read(0, 64)
+    if not chunk:
+        break
+    said = (said + chunk)[-64:]
+if not said.endswith(b"done\\n"):  # DONE
+    from grader.sandbox.reaper import sweep_until_gone
+    sweep_until_gone(sys.argv[1], sys.argv[2])
+"""
+# Where the child starts: the folder that holds the grader package. Python puts the
+# working folder first on the child's path, and the grader's own working folder
+# may be a student's repository (`grade check`) with a requests.py of its own.
+_HOME = Path(__file__).resolve().parents[2]
 
 
 class Reaper:
@@ -40,7 +58,7 @@ class Reaper:
         self.token = uuid.uuid4().hex[:16]
         self.owner = managed_labels()[OWNER_LABEL]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.reaper", self.owner, self.token],
+            [sys.executable, "-c", _CHILD, self.owner, self.token], cwd=_HOME,
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, close_fds=True)
 
@@ -85,19 +103,8 @@ def sweep(client: docker.DockerClient, owner: str, token: str) -> int:
     return len(found)
 
 
-def _wait_for_eof() -> bytes:
-    """Everything the grader wrote, once its end of the pipe is closed."""
-    said = b""
-    while chunk := os.read(0, 64):
-        said = (said + chunk)[-64:]
-    return said
-
-
-def main(argv: list[str]) -> int:
-    owner, token = argv
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader's Ctrl-C is the grader's
-    if _wait_for_eof().endswith(DONE):
-        return 0
+def sweep_until_gone(owner: str, token: str) -> None:
+    """The child's work once its grader is gone: sweep now, and again for late creates."""
     from grader.sandbox import docker_connection
 
     started = time.monotonic()
@@ -110,8 +117,3 @@ def main(argv: list[str]) -> int:
         except (docker.errors.DockerException, requests.exceptions.RequestException,
                 OSError, GraderError):
             continue  # the engine may be busy: the next sweep tries again
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -42,7 +42,7 @@ def download(final: Path, requirements: bytes, options: Iterable[str], what: str
     final.parent.mkdir(parents=True, exist_ok=True)
     # Download beside the final name and rename it into place only on success,
     # so an interrupted download is never mistaken for a complete one.
-    partial = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    partial = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)).resolve()
     try:
         (partial / "requirements.txt").write_bytes(requirements)
         fixed = "download --only-binary=:all: --implementation cp --progress-bar off"
@@ -50,7 +50,10 @@ def download(final: Path, requirements: bytes, options: Iterable[str], what: str
         argv += ["-r", str(partial / "requirements.txt")]
         progress(f"downloading {what} to {final}")
         started = time.monotonic()
-        run(argv, "pip download", _FIX, progress, lambda line: line.startswith("ERROR"))
+        # In the download's own folder: `python -m` puts the working folder first on
+        # pip's path, and ours may be a student's repository (`grade check`).
+        run(argv, "pip download", _FIX, progress, lambda line: line.startswith("ERROR"),
+            cwd=partial)
         (partial / "requirements.txt").unlink()
         progress(f"wheel download took {time.monotonic() - started:.0f} s")
         partial.chmod(0o755)  # mkdtemp made it private; the wheels are public anyway
@@ -128,13 +131,13 @@ def _tail(output: str) -> str:
 
 
 def run(argv: list[str], what: str, fix: str, progress: Progress,
-        show: Callable[[str], bool]) -> None:
-    """Run *argv* (never through a shell), forwarding the lines *show* picks."""
+        show: Callable[[str], bool], *, cwd: Path | None = None) -> None:
+    """Run *argv* (never through a shell, in *cwd*), forwarding the lines *show* picks."""
     tail: deque[str] = deque(maxlen=30)
     try:
         pipe, out = subprocess.PIPE, subprocess.STDOUT
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=pipe, stderr=out, errors="replace"
+            argv, stdin=subprocess.DEVNULL, stdout=pipe, stderr=out, errors="replace", cwd=cwd
         )
     except OSError as e:
         raise ImageBuildError(f"{what}: cannot run {argv[0]}: {e}. {fix}") from e
