@@ -96,6 +96,17 @@ def read_proc(pid: int) -> ProcTimes | None:
     return parse_proc_stat(text)
 
 
+def vm_rss(pid: int) -> int | None:
+    """The resident set of process *pid* in KiB (VmRSS), or None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def all_procs() -> list[ProcTimes]:
     found = []
     for entry in Path("/proc").iterdir():

@@ -215,7 +215,7 @@ class RssWatch:
             if pid is None:
                 continue
             done = graded(self.students)
-            main, others = vm_rss(pid), rss_tree(pid)[1:]
+            main, others = acct.vm_rss(pid), rss_tree(pid)[1:]
             if main is not None:
                 self.readings.append((done, main, max(others, default=0), len(others)))
 
@@ -248,17 +248,9 @@ def rss_tree(root: int) -> list[int]:
         more = [p.pid for p in procs if p.ppid in tree and p.pid not in tree]
         tree += more
         grew = bool(more)
-    return [kib for kib in (vm_rss(pid) for pid in tree) if kib is not None]
+    return [kib for kib in (acct.vm_rss(pid) for pid in tree) if kib is not None]
 
 
-def vm_rss(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
 
 
 def rss_pass(client: Any, work: Path, n: int, jobs: int) -> dict[str, Any]:

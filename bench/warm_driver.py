@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import docker  # noqa: E402
+from cpu_accounting import vm_rss  # noqa: E402
 
 from grader.grading.run import grade, sandbox_labels  # noqa: E402
 from grader.sandbox import (  # noqa: E402
@@ -98,10 +100,7 @@ class Measured(SandboxFactory):
 
 def rss_kib() -> tuple[int, int]:
     """(VmRSS now, ru_maxrss), KiB."""
-    now = 0
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            now = int(line.split()[1])
+    now = vm_rss(os.getpid()) or 0
     return now, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
