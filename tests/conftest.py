@@ -179,3 +179,37 @@ def tls_grade_path(tls_client: docker.DockerClient,
                    tls_sandboxes: SandboxFactory) -> Iterator[GradePath]:
     """grade_path on the second engine over TCP with TLS."""
     yield from _grading_on(tls_client, tls_sandboxes)
+
+
+# -- the service (grade serve): a new database per test, on SQLite and PostgreSQL --------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def serve_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database's URL: every service test runs on both databases."""
+    from .serve_support import new_database
+
+    with new_database(request.param, tmp_path / "data") as url:
+        yield url
+
+
+@pytest.fixture
+def serve_config(tmp_path: Path, serve_database: str) -> Iterator[object]:
+    from .serve_support import make_config
+
+    yield make_config(tmp_path / "data", serve_database)
+
+
+@pytest.fixture
+def serve_app(serve_config: object) -> Iterator[object]:
+    """The service's Flask app on a migrated database (the web side; no grading)."""
+    from grader.serve.app import create_app
+    from grader.serve.database import upgrade
+    from grader.serve.models import db
+
+    app = create_app(serve_config, testing=True)  # type: ignore[arg-type]
+    upgrade(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -1,0 +1,1 @@
+"""`grade serve`: the grading service (docs/service.md)."""
