@@ -4,7 +4,8 @@
     ├── UsageError              exit 2: the user asked for something wrong
     │   ├── SpecError           an exercise spec does not parse or is invalid
     │   ├── ExerciseNotFound    an unknown exercise id
-    │   └── SubmissionPathError a missing or unreadable submission path
+    │   ├── SubmissionPathError a missing or unreadable submission path
+    │   └── ServiceRefusal      `grade serve` refused a request (token, assignment, limit)
     └── InfraError              exit 3: the machine cannot grade right now
         ├── DockerUnavailable   no Docker engine reachable
         ├── ImageBuildError     the sandbox image cannot be built
@@ -62,3 +63,15 @@ class ImageBuildError(InfraError):
 
 class SandboxError(InfraError):
     pass
+
+
+class ServiceRefusal(UsageError):
+    """`grade serve` refuses a request; ``reason`` says which case (exit 2 for the CLI).
+
+    Reasons: ``token`` (a bad token), ``assignment`` (unknown), ``closed``, ``limit``,
+    ``forbidden``, ``upload`` (the intake refused the files).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
